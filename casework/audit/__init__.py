@@ -1,0 +1,6 @@
+"""Tamper-evident audit log (DESIGN.md §7)."""
+
+from casework.audit.chain import ChainBreak, head, record, verify
+from casework.audit.models import AuditEvent
+
+__all__ = ["AuditEvent", "ChainBreak", "head", "record", "verify"]

@@ -1,0 +1,130 @@
+"""Writing and verifying the hash chain.
+
+hash(row) = SHA-256 over the canonical JSON of the row's fields, including its
+id and the previous row's hash. Writers serialise on a lock (PostgreSQL
+advisory transaction lock; SQLite's BEGIN IMMEDIATE write lock), so
+concurrent requests extend one chain instead of forking it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
+
+from casework.audit.models import AuditEvent
+from casework.db import utcnow
+
+GENESIS = "0" * 64
+ADVISORY_LOCK_ID = 0x6361_7365  # "case"
+VERIFY_BATCH = 5_000
+_ALLOWED_DETAIL_TYPES = (str, int, bool, type(None))
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def row_hash(fields: Mapping[str, Any]) -> str:
+    payload = {k: fields[k] for k in (
+        "id", "occurred_at", "actor_id", "actor_role", "action",
+        "object_type", "object_id", "details", "prev_hash",
+    )}
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+def _lock(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    actor_id: str | None = None,
+    actor_role: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Append one event in the caller's transaction; returns its id.
+
+    ``details`` takes only ids, codes, field names, counts and flags.
+    """
+    details = dict(details or {})
+    for key, value in details.items():
+        if isinstance(value, list | tuple):
+            if not all(isinstance(v, _ALLOWED_DETAIL_TYPES) for v in value):
+                raise TypeError(f"audit detail {key!r} must hold plain codes")
+            details[key] = list(value)
+        elif not isinstance(value, _ALLOWED_DETAIL_TYPES):
+            raise TypeError(f"audit detail {key!r} must be a plain code, id or count")
+    _lock(session)
+    last = session.execute(
+        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    fields: dict[str, Any] = {
+        "id": (last.id + 1) if last else 1,
+        "occurred_at": (at or utcnow()).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "actor_id": actor_id,
+        "actor_role": actor_role,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "details": canonical_json(details),
+        "prev_hash": last.hash if last else GENESIS,
+    }
+    fields["hash"] = row_hash(fields)
+    session.execute(insert(AuditEvent).values(**fields))
+    return fields["id"]
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """Where verification failed: the first row id that does not hold."""
+
+    row_id: int
+    reason: str
+
+
+def verify(session: Session, expect_head: str | None = None) -> ChainBreak | None:
+    """Walk the chain in id order; None if every row holds."""
+    prev_hash, expected_id, last_id = GENESIS, 1, 0
+    while True:
+        rows = session.execute(
+            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(VERIFY_BATCH)
+        ).scalars().all()
+        if not rows:
+            break
+        for row in rows:
+            if row.id != expected_id:
+                return ChainBreak(expected_id, "row missing")
+            fields = {c: getattr(row, c) for c in (
+                "id", "occurred_at", "actor_id", "actor_role", "action",
+                "object_type", "object_id", "details", "prev_hash",
+            )}
+            if row.prev_hash != prev_hash:
+                return ChainBreak(row.id, "does not follow the previous row")
+            if row_hash(fields) != row.hash:
+                return ChainBreak(row.id, "content does not match its hash")
+            prev_hash, expected_id, last_id = row.hash, row.id + 1, row.id
+        session.expunge_all()
+    if expect_head is not None and expect_head != prev_hash:
+        return ChainBreak(expected_id, "chain head differs from the expected head (rows removed at the end?)")
+    return None
+
+
+def head(session: Session) -> tuple[int, str]:
+    """The id and hash of the last row (0 and the genesis hash when empty)."""
+    last = session.execute(
+        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    return (last.id, last.hash) if last else (0, GENESIS)

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from casework.auth import passwords
+
+PASSWORD_PROBLEMS = {
+    "too_short": _l("The password must have at least %(n)d characters.", n=passwords.MIN_PASSWORD_LENGTH),
+    "too_common": _l("This password is too common or too easy to guess. Choose another."),
+}
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)],
+                           render_kw={"autocomplete": "username", "autocapitalize": "none"})
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=512)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(_l("Code from your authenticator app, or a recovery code"),
+                       validators=[DataRequired(), Length(max=32)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "text"})
+
+
+class NewPasswordMixin:
+    def validate_new_password(self, field: PasswordField) -> None:
+        username = getattr(self, "_username", "")
+        problem = passwords.password_problem(field.data or "", username=username)
+        if problem:
+            raise ValidationError(str(PASSWORD_PROBLEMS[problem]))
+
+
+class ChangePasswordForm(NewPasswordMixin, FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()],
+                                     render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=512)],
+                                 render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ConfirmCodeForm(FlaskForm):
+    code = StringField(_l("Six-digit code shown by the app"), validators=[DataRequired(), Length(max=16)],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+
+
+class LanguageForm(FlaskForm):
+    locale = SelectField(_l("Language"), choices=[("vi", "Tiếng Việt"), ("en", "English")])
+    next = HiddenField()
+
+
+class ActionForm(FlaskForm):
+    """A form with nothing but the CSRF token, for buttons that POST."""

@@ -1,0 +1,217 @@
+"""Signing in and out, lockout, sessions and second factor: the operations behind the views.
+
+Every operation writes its audit event in the caller's transaction; the
+caller commits once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from casework import clock
+from casework.audit import record
+from casework.auth import passwords, totp
+from casework.auth.models import RecoveryCode, User, UserSession
+
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+SESSION_TOUCH_EVERY = timedelta(seconds=60)
+RECOVERY_CODE_COUNT = 10
+
+
+class LoginFailed(Exception):
+    """Any sign-in failure. Deliberately says nothing about which check failed."""
+
+
+def audit_user(session: Session, action: str, user: User | None, **details: object) -> None:
+    record(session, action, actor_id=user.id if user else None,
+           actor_role=user.role if user else None,
+           object_type="user" if user else None, object_id=user.id if user else None,
+           details=details)
+
+
+def _is_locked(user: User) -> bool:
+    return user.locked_until is not None and user.locked_until > clock.utcnow()
+
+
+def register_failure(session: Session, user: User | None, step: str) -> None:
+    """Count a failed attempt; the fifth in a row locks the account for 15 minutes."""
+    if user is None:
+        record(session, "auth.login_failed", details={"step": step, "known_user": False})
+        return
+    user.failed_logins += 1
+    audit_user(session, "auth.login_failed", user, step=step)
+    if user.failed_logins >= MAX_FAILURES:
+        user.locked_until = clock.utcnow() + LOCKOUT
+        user.failed_logins = 0
+        audit_user(session, "auth.locked", user, minutes=int(LOCKOUT.total_seconds() // 60))
+
+
+def check_password(session: Session, username: str, password: str) -> User:
+    """First step. Raises LoginFailed for unknown user, wrong password, inactive or locked."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    ok = passwords.verify_password(user.password_hash if user else None, password)
+    if user is None or not user.active:
+        register_failure(session, user, "password")
+        raise LoginFailed
+    if _is_locked(user):
+        audit_user(session, "auth.login_refused_locked", user)
+        raise LoginFailed
+    if not ok:
+        register_failure(session, user, "password")
+        raise LoginFailed
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+        audit_user(session, "auth.password_rehashed", user)
+    return user
+
+
+def check_second_factor(session: Session, user: User, code: str) -> None:
+    """Second step: a fresh TOTP code or an unused recovery code."""
+    if _is_locked(user) or not user.active:
+        raise LoginFailed
+    step = None
+    if user.totp_secret:
+        step = totp.matching_step(user.totp_secret, code, clock.utcnow(), user.totp_last_counter)
+    if step is not None:
+        user.totp_last_counter = step
+        return
+    if use_recovery_code(session, user, code):
+        audit_user(session, "auth.recovery_code_used", user)
+        return
+    register_failure(session, user, "second_factor")
+    raise LoginFailed
+
+
+def use_recovery_code(session: Session, user: User, raw: str) -> bool:
+    code = totp.normalise_code(raw).upper().replace("-", "")
+    if len(code) != 10:
+        return False
+    for candidate in session.scalars(
+        select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+    ):
+        if passwords.verify_password(candidate.code_hash, code):
+            candidate.used_at = clock.utcnow()
+            return True
+    return False
+
+
+def new_recovery_codes(session: Session, user: User) -> list[str]:
+    """Replace the user's recovery codes; the plaintext is shown once and never stored."""
+    session.execute(RecoveryCode.__table__.delete().where(RecoveryCode.user_id == user.id))
+    alphabet = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+    codes = ["".join(secrets.choice(alphabet) for _ in range(10)) for _ in range(RECOVERY_CODE_COUNT)]
+    for code in codes:
+        session.add(RecoveryCode(user_id=user.id, code_hash=passwords.hash_password(code)))
+    return [f"{c[:5]}-{c[5:]}" for c in codes]
+
+
+# --- sessions ----------------------------------------------------------------------
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def start_session(session: Session, user: User) -> str:
+    """Create a server-side session; returns the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    now = clock.utcnow()
+    session.add(UserSession(id=_digest(token), user_id=user.id, created_at=now, last_seen_at=now))
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    audit_user(session, "auth.login", user)
+    return token
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    idle: timedelta
+    absolute: timedelta
+
+
+def resume_session(session: Session, token: str | None, limits: SessionLimits) -> User | None:
+    """The user of a live session, or None if it is unknown, revoked, idle or too old."""
+    if not token:
+        return None
+    row = session.get(UserSession, _digest(token))
+    if row is None or row.revoked_at is not None:
+        return None
+    now = clock.utcnow()
+    if now - row.last_seen_at > limits.idle or now - row.created_at > limits.absolute:
+        row.revoked_at = now
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    if now - row.last_seen_at > SESSION_TOUCH_EVERY:
+        row.last_seen_at = now
+    return user
+
+
+def end_session(session: Session, token: str | None) -> None:
+    if token:
+        row = session.get(UserSession, _digest(token))
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = clock.utcnow()
+
+
+def revoke_all_sessions(session: Session, user: User, reason: str) -> None:
+    """End every session of the user (password, role or 2FA change, deactivation, request)."""
+    session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=clock.utcnow())
+    )
+    audit_user(session, "auth.sessions_revoked", user, reason=reason)
+
+
+# --- changes to the account --------------------------------------------------------
+
+
+def set_password(session: Session, user: User, new_password: str, *, by_admin: bool = False) -> None:
+    user.password_hash = passwords.hash_password(new_password)
+    user.must_change_password = by_admin
+    revoke_all_sessions(session, user, "password_change")
+    audit_user(session, "auth.password_reset" if by_admin else "auth.password_changed", user)
+
+
+def begin_enrolment(user: User) -> str:
+    """A new pending secret; the active one (if any) stays until a code confirms the new one."""
+    secret = totp.new_secret()
+    user.totp_pending = secret
+    return secret
+
+
+def confirm_enrolment(session: Session, user: User, code: str) -> list[str] | None:
+    """Activate the pending secret if the code matches; returns new recovery codes."""
+    pending = user.totp_pending
+    if not pending:
+        return None
+    step = totp.matching_step(pending, code, clock.utcnow(), None)
+    if step is None:
+        audit_user(session, "auth.second_factor_confirm_failed", user)
+        return None
+    user.totp_secret = pending
+    user.totp_pending = None
+    user.totp_last_counter = step
+    revoke_all_sessions(session, user, "second_factor_change")
+    audit_user(session, "auth.second_factor_enrolled", user)
+    return new_recovery_codes(session, user)
+
+
+def reset_second_factor(session: Session, user: User, by: User) -> None:
+    user.totp_secret = None
+    user.totp_pending = None
+    user.totp_last_counter = None
+    session.execute(RecoveryCode.__table__.delete().where(RecoveryCode.user_id == user.id))
+    revoke_all_sessions(session, user, "second_factor_reset")
+    record(session, "auth.second_factor_reset", actor_id=by.id, actor_role=by.role,
+           object_type="user", object_id=user.id)

@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import segno
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from casework import clock
+from casework.auth import services, totp
+from casework.auth.forms import (
+    ActionForm,
+    ChangePasswordForm,
+    ConfirmCodeForm,
+    LanguageForm,
+    LoginForm,
+    SecondFactorForm,
+)
+from casework.auth.models import User
+from casework.extensions import limiter
+from casework.policy import ANY_ROLE, allow, setup_step
+from casework.runtime import db_session, settings
+
+bp = Blueprint("auth", __name__)
+
+PENDING_KEY = "pending_login"
+PENDING_TTL = timedelta(minutes=5)
+
+
+def _login_limit() -> str:
+    return settings().login_rate_limit
+
+
+def _fail_generic() -> None:
+    flash(_("Sign-in failed. Check your username, password and code and try again."), "error")
+
+
+def _start_fresh_session(user: User) -> None:
+    """Commit the request's work with a new server-side session; nothing old carries over."""
+    db = db_session()
+    locale = session.get("locale")
+    session.clear()
+    token = services.start_session(db, user)
+    db.commit()
+    session["sid"] = token
+    if locale:
+        session["locale"] = locale
+    login_user(user)
+
+
+def _complete_login(user: User) -> Response:
+    _start_fresh_session(user)
+    step = setup_step(user)
+    return redirect(url_for(step) if step else url_for("core.home"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        db = db_session()
+        try:
+            user = services.check_password(db, form.username.data, form.password.data)
+        except services.LoginFailed:
+            db.commit()  # failures and lockouts are kept
+            _fail_generic()
+            return render_template("auth/login.html", form=form), 200
+        if user.has_second_factor:
+            db.commit()
+            session[PENDING_KEY] = {"user": user.id, "at": clock.utcnow().isoformat()}
+            return redirect(url_for("auth.login_second_factor"))
+        return _complete_login(user)
+    return render_template("auth/login.html", form=form)
+
+
+def _pending_user() -> User | None:
+    pending = session.get(PENDING_KEY)
+    if not pending:
+        return None
+    from datetime import datetime
+
+    started = datetime.fromisoformat(pending["at"])
+    if clock.utcnow() - started > PENDING_TTL:
+        session.pop(PENDING_KEY, None)
+        return None
+    return db_session().get(User, pending["user"])
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login_second_factor() -> Response | str:
+    user = _pending_user()
+    if user is None:
+        return redirect(url_for("auth.login"))
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        db = db_session()
+        try:
+            services.check_second_factor(db, user, form.code.data)
+        except services.LoginFailed:
+            db.commit()
+            _fail_generic()
+            return render_template("auth/second_factor.html", form=form)
+        return _complete_login(user)
+    return render_template("auth/second_factor.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@allow(*ANY_ROLE)
+def logout() -> Response:
+    db = db_session()
+    services.end_session(db, session.get("sid"))
+    services.audit_user(db, "auth.logout", current_user._get_current_object())
+    db.commit()
+    logout_user()
+    locale = session.get("locale")
+    session.clear()
+    if locale:
+        session["locale"] = locale
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/sessions/revoke", methods=["POST"])
+@allow(*ANY_ROLE)
+def logout_everywhere() -> Response:
+    db = db_session()
+    user = current_user._get_current_object()
+    services.revoke_all_sessions(db, user, "user_request")
+    db.commit()
+    logout_user()
+    session.clear()
+    flash(_("You are signed out on every device."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET"])
+@allow(*ANY_ROLE)
+def account() -> str:
+    return render_template("auth/account.html", action_form=ActionForm(), language_form=LanguageForm())
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@allow(*ANY_ROLE)
+def change_password() -> Response | str:
+    user: User = current_user._get_current_object()
+    form = ChangePasswordForm()
+    form._username = user.username
+    if form.validate_on_submit():
+        from casework.auth import passwords
+
+        if not passwords.verify_password(user.password_hash, form.current_password.data):
+            form.current_password.errors.append(_("The current password is not right."))
+            return render_template("auth/change_password.html", form=form)
+        db = db_session()
+        services.set_password(db, user, form.new_password.data)
+        response = _complete_login(user)  # revocation ended this session too
+        flash(_("Your password was changed. Other sessions were signed out."), "info")
+        return response
+    return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/account/second-factor", methods=["GET", "POST"])
+@allow(*ANY_ROLE)
+def enrol_second_factor() -> Response | str:
+    user: User = current_user._get_current_object()
+    db = db_session()
+    form = ConfirmCodeForm()
+    if form.validate_on_submit():
+        codes = services.confirm_enrolment(db, user, form.code.data)
+        if codes is None:
+            db.commit()
+            form.code.errors.append(_("That code does not match. Check the time on your phone and try again."))
+        else:
+            _start_fresh_session(user)  # revocation ended this session too
+            # Shown once, in this response only: never in a cookie, URL or log.
+            return render_template("auth/recovery_codes.html", codes=codes)
+    if request.method == "GET" or not user.totp_pending:
+        services.begin_enrolment(user)
+        db.commit()
+    secret = user.totp_pending
+    uri = totp.provisioning_uri(secret, user.username)
+    qr_svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff", title="QR")
+    return render_template(
+        "auth/enrol.html", form=form, qr_svg=qr_svg, secret=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    )
+
+
+@bp.route("/account/recovery-codes", methods=["POST"])
+@allow(*ANY_ROLE)
+def new_recovery_codes() -> Response | str:
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("auth.account"))
+    db = db_session()
+    user: User = current_user._get_current_object()
+    if not user.has_second_factor:
+        return redirect(url_for("auth.enrol_second_factor"))
+    codes = services.new_recovery_codes(db, user)
+    services.audit_user(db, "auth.recovery_codes_replaced", user)
+    db.commit()
+    return render_template("auth/recovery_codes.html", codes=codes)
+
+
+@bp.route("/language", methods=["POST"])
+def set_language() -> Response:
+    form = LanguageForm()
+    if form.validate_on_submit():
+        session["locale"] = form.locale.data
+        if current_user.is_authenticated:
+            db = db_session()
+            user = db.get(User, current_user.id)
+            if user is not None:
+                user.locale = form.locale.data
+                db.commit()
+    target = form.next.data or ""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = url_for("core.home")
+    return redirect(target)

@@ -1,0 +1,394 @@
+"""The ``casework`` command. Failures print one line that says what to fix, never a traceback."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+
+from casework.config import Settings, load_settings
+from casework.errors import CaseworkError, ConfigError
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+def _database(settings: Settings, *, create_keys: bool = False):  # noqa: ANN202
+    from casework.crypto import BlindIndexer, FieldCipher, Keyring
+    from casework.db import Database, check_database
+
+    if create_keys and not Path(settings.keys_dir).exists():
+        Keyring.create(settings.keys_dir)
+        click.echo(f"created a new keyring in {settings.keys_dir} (back it up separately from the database)")
+    keyring = Keyring.load(settings.keys_dir, allow_example=settings.allows_example_keys)
+    database = Database(settings.database_url, FieldCipher(keyring), BlindIndexer(keyring, settings.blind_index_bits))
+    check_database(database.engine)
+    return keyring, database
+
+
+@click.group()
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """casework: confidential case management and closed-loop referrals."""
+    ctx.ensure_object(dict)
+    ctx.obj["settings"] = load_settings()
+
+
+# --- database ----------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+@click.pass_context
+def db_upgrade(ctx: click.Context, revision: str) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from casework import migrate
+    from casework.db import check_database, make_engine
+
+    settings = _settings(ctx)
+    _ensure_instance(settings)
+    engine = make_engine(settings.database_url)
+    check_database(engine)
+    migrate.upgrade(engine, revision)
+    click.echo(f"database at revision {migrate.head_revision() if revision == 'head' else revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+@click.pass_context
+def db_downgrade(ctx: click.Context, revision: str) -> None:
+    """Undo migrations down to REVISION (development only)."""
+    from casework import migrate
+    from casework.db import make_engine
+
+    settings = _settings(ctx)
+    if settings.mode == "production":
+        raise ConfigError("downgrading is refused in production mode; restore a backup instead")
+    migrate.downgrade(make_engine(settings.database_url), revision)
+    click.echo(f"database at revision {revision}")
+
+
+def _ensure_instance(settings: Settings) -> None:
+    Path(settings.instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+@cli.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create the instance folder, a keyring if there is none, and the schema."""
+    from casework import migrate
+
+    settings = _settings(ctx)
+    _ensure_instance(settings)
+    _keyring, database = _database(settings, create_keys=True)
+    migrate.upgrade(database.engine)
+    click.echo("casework is initialised")
+
+
+# --- keys --------------------------------------------------------------------------
+
+
+@cli.group()
+def keys() -> None:
+    """The keyring: init, status, rotate, rewrap, retire."""
+
+
+@keys.command("init")
+@click.pass_context
+def keys_init(ctx: click.Context) -> None:
+    """Create a new keyring in CASEWORK_KEYS_DIR."""
+    from casework.crypto import Keyring
+
+    settings = _settings(ctx)
+    key_id = Keyring.create(settings.keys_dir)
+    click.echo(f"created keyring in {settings.keys_dir}; primary data key {key_id}")
+    click.echo("back up this folder now, and keep the backup apart from database backups")
+
+
+@keys.command("status")
+@click.pass_context
+def keys_status(ctx: click.Context) -> None:
+    """Keys, which one is primary, how many values use each, and the blind-index width."""
+    from casework.keyops import key_usage, rows_out_of_bound
+
+    settings = _settings(ctx)
+    keyring, database = _database(settings)
+    with database.transaction() as session:
+        usage = key_usage(session)
+        rows, within = rows_out_of_bound(session, settings.blind_index_bits)
+    click.echo(f"keyring: {keyring.directory}{' (EXAMPLE KEYS: development only)' if keyring.is_example else ''}")
+    for key_id in sorted(keyring.data_keys):
+        marker = " (primary)" if key_id == keyring.primary_id else ""
+        click.echo(f"  data key {key_id}{marker}: {usage.get(key_id, 0)} values")
+    for key_id in sorted(set(usage) - set(keyring.data_keys)):
+        click.echo(f"  MISSING data key {key_id}: {usage[key_id]} values cannot be decrypted")
+    from casework.crypto.blind_index import bits_bounds
+
+    low, high = bits_bounds(rows)
+    click.echo(f"blind index: {settings.blind_index_bits} bits over {rows} UICs")
+    if not within and rows >= 16:
+        click.echo(
+            f"  WARNING: for {rows} rows the width should be between {low} and {high} bits "
+            "(2 <= R/2^L < sqrt(R)); set CASEWORK_BLIND_INDEX_BITS and run `casework keys reindex`"
+        )
+
+
+@keys.command("rotate")
+@click.pass_context
+def keys_rotate(ctx: click.Context) -> None:
+    """Add a new primary data key. Run `keys rewrap` afterwards."""
+    settings = _settings(ctx)
+    keyring, _database_ = _database(settings)
+    key_id = keyring.rotate()
+    click.echo(f"new primary data key {key_id}; now run `casework keys rewrap`, then retire the old key")
+
+
+@keys.command("rewrap")
+@click.option("--batch-size", default=2000, show_default=True)
+@click.pass_context
+def keys_rewrap(ctx: click.Context, batch_size: int) -> None:
+    """Re-encrypt every value under the primary key (resumable; safe to interrupt)."""
+    import time
+
+    from casework.keyops import rewrap
+
+    settings = _settings(ctx)
+    _keyring, database = _database(settings)
+    started = time.perf_counter()
+
+    def report(progress) -> None:  # noqa: ANN001
+        click.echo(f"  {progress.table}.{progress.column}: {progress.done} rewrapped, "
+                   f"{progress.remaining} to go")
+
+    total = rewrap(database, batch_size=batch_size, report=report)
+    elapsed = time.perf_counter() - started
+    click.echo(f"rewrapped {total} values in {elapsed:.1f} s")
+
+
+@keys.command("retire")
+@click.argument("key_id")
+@click.pass_context
+def keys_retire(ctx: click.Context, key_id: str) -> None:
+    """Delete an old data key, refused while any value still uses it."""
+    from casework.errors import KeyInUse
+    from casework.keyops import key_usage
+
+    settings = _settings(ctx)
+    keyring, database = _database(settings)
+    with database.transaction() as session:
+        in_use = key_usage(session).get(key_id, 0)
+    if in_use:
+        raise KeyInUse(f"key {key_id} still protects {in_use} values: run `casework keys rewrap` first")
+    keyring.remove_data_key(key_id)
+    from casework.audit import record
+
+    with database.transaction() as session:
+        record(session, "keys.retired", details={"key_id": key_id})
+    click.echo(f"retired data key {key_id}")
+
+
+@keys.command("reindex")
+@click.pass_context
+def keys_reindex(ctx: click.Context) -> None:
+    """Recompute every UIC blind index (after changing CASEWORK_BLIND_INDEX_BITS)."""
+    from sqlalchemy import select
+
+    from casework.clients.models import Client
+    from casework.clients.storage import uic_index
+
+    settings = _settings(ctx)
+    _keyring, database = _database(settings)
+    count = 0
+    with database.transaction() as session:
+        for client in session.scalars(select(Client).where(Client.uic_enc.is_not(None))):
+            client.uic_bidx = uic_index(session, client.uic)
+            count += 1
+    click.echo(f"recomputed {count} blind index values at {settings.blind_index_bits} bits")
+
+
+# --- audit -------------------------------------------------------------------------
+
+
+@cli.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit.command("verify")
+@click.option("--expect-head", help="the head hash kept elsewhere, to detect rows cut off the end")
+@click.pass_context
+def audit_verify(ctx: click.Context, expect_head: str | None) -> None:
+    """Check the whole chain; print OK or the id of the first broken row (exit 1)."""
+    from casework.audit import verify
+
+    _keyring, database = _database(_settings(ctx))
+    with database.transaction() as session:
+        broken = verify(session, expect_head=expect_head)
+    if broken is None:
+        click.echo("OK")
+        return
+    click.echo(f"BROKEN at row {broken.row_id}: {broken.reason}")
+    sys.exit(1)
+
+
+@audit.command("head")
+@click.pass_context
+def audit_head(ctx: click.Context) -> None:
+    """Print the id and hash of the newest row, to keep somewhere else."""
+    from casework.audit import head
+
+    _keyring, database = _database(_settings(ctx))
+    with database.transaction() as session:
+        row_id, digest = head(session)
+    click.echo(f"{row_id} {digest}")
+
+
+# --- users -------------------------------------------------------------------------
+
+
+@cli.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["collaborator", "provider", "supervisor", "admin"]), required=True)
+@click.option("--name", "display_name", required=True, help="display name shown to colleagues")
+@click.option("--organisation", "organisation_id", help="organisation id (required for providers)")
+@click.option("--phone", "work_phone", help="work phone shown on referrals")
+@click.option("--locale", type=click.Choice(["vi", "en"]), default="vi")
+@click.pass_context
+def create_user(ctx: click.Context, username: str, role: str, display_name: str,
+                organisation_id: str | None, work_phone: str | None, locale: str) -> None:
+    """Create a staff account with a one-time password it must change at first sign-in."""
+    from casework.admin.services import create_account
+
+    _keyring, database = _database(_settings(ctx))
+    password = "-".join(secrets.token_urlsafe(6) for _ in range(3))
+    with database.transaction() as session:
+        create_account(session, None, username=username, display_name=display_name, role=role,
+                       organisation_id=organisation_id, work_phone=work_phone, locale=locale,
+                       password=password)
+    click.echo(f"created {username} ({role}); one-time password: {password}")
+    click.echo("give it to the person in private; they must choose their own at first sign-in")
+
+
+# --- running -----------------------------------------------------------------------
+
+
+def _serve(settings: Settings) -> None:
+    from waitress import serve as waitress_serve
+
+    from casework import create_app
+
+    app = create_app(settings)
+    click.echo(f"casework ({settings.mode}) on http://{settings.host}:{settings.port}/  (Ctrl+C stops)")
+    waitress_serve(app, host=settings.host, port=settings.port, threads=settings.threads,
+                   ident="casework", clear_untrusted_proxy_headers=True)
+
+
+@cli.command()
+@click.option("--host", help="address to listen on (default CASEWORK_HOST or 127.0.0.1)")
+@click.option("--port", type=int, help="port (default CASEWORK_PORT or 8080)")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve casework with waitress, a production WSGI server."""
+    settings = _settings(ctx)
+    if host:
+        settings.host = host
+    if port:
+        settings.port = port
+    _serve(settings)
+
+
+@cli.command()
+@click.option("--port", type=int, default=None)
+@click.option("--no-serve", is_flag=True, help="prepare everything but do not start the server")
+@click.pass_context
+def quickstart(ctx: click.Context, port: int | None, no_serve: bool) -> None:
+    """Development: initialise, create demo keys and demo data, then serve on 127.0.0.1."""
+    from casework import demo, migrate
+
+    settings = _settings(ctx)
+    if settings.mode == "production":
+        raise ConfigError("quickstart is for development and demo mode; set CASEWORK_MODE=development")
+    _ensure_instance(settings)
+    _keyring, database = _database(settings, create_keys=True)
+    migrate.upgrade(database.engine)
+    with database.transaction() as session:
+        accounts = demo.load(session)
+    if accounts:
+        click.echo("demo accounts (development only):")
+        for username, role, password in accounts:
+            click.echo(f"  {username:<16} {role:<13} {password}")
+    settings.host = "127.0.0.1"
+    if port:
+        settings.port = port
+    if not no_serve:
+        _serve(settings)
+
+
+# --- translations ------------------------------------------------------------------
+
+
+@cli.group()
+def i18n() -> None:
+    """Translation catalogs (Vietnamese first, English second)."""
+
+
+@i18n.command("update")
+@click.argument("area", required=False)
+def i18n_update(area: str | None) -> None:
+    """Extract strings into each area's catalogs; print how many still need translating."""
+    from casework import i18n as catalogs
+
+    for item in catalogs.areas():
+        if area and item.name != area:
+            continue
+        missing = catalogs.update(item)
+        click.echo(f"{item.name}: " + ", ".join(f"{loc} {n} untranslated" for loc, n in missing.items()))
+
+
+@i18n.command("compile")
+def i18n_compile() -> None:
+    """Compile .po catalogs to .mo."""
+    from casework import i18n as catalogs
+
+    for path in catalogs.compile_all():
+        click.echo(f"wrote {path}")
+
+
+@i18n.command("check")
+def i18n_check() -> None:
+    """Fail if any string is untranslated, fuzzy, not extracted, or any .mo is stale."""
+    from casework import i18n as catalogs
+
+    problems = catalogs.problems()
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        sys.exit(1)
+    click.echo("OK")
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except CaseworkError as exc:
+        click.echo(f"casework: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

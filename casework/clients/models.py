@@ -1,0 +1,148 @@
+"""Clients and what hangs off them. Identifying text is encrypted (``*_enc``);
+only coarse categories needed for aggregates are stored plainly."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from casework.db import Base, Encrypted, new_id, utcnow
+
+
+class Client(Base):
+    __tablename__ = "clients"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    display_code: Mapped[str] = mapped_column(String(16), unique=True)
+    uic_enc: Mapped[str | None] = mapped_column(Text)
+    uic_bidx: Mapped[int | None] = mapped_column(Integer, index=True)
+    uic_declined: Mapped[bool] = mapped_column(Boolean, default=False)
+    alias_enc: Mapped[str | None] = mapped_column(Text)
+    phone_enc: Mapped[str | None] = mapped_column(Text)
+    birth_year_enc: Mapped[str | None] = mapped_column(Text)
+    residence_enc: Mapped[str | None] = mapped_column(Text)
+    sex_gender: Mapped[str] = mapped_column(String(16), default="undisclosed")
+    age_band: Mapped[str] = mapped_column(String(8), default="unknown")
+    outreach_source: Mapped[str] = mapped_column(String(16), default="other")
+    contact_preference: Mapped[str] = mapped_column(String(16), default="do_not_contact")
+    is_minor: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    close_reason: Mapped[str | None] = mapped_column(String(24))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    registered_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    uic = Encrypted()
+    alias = Encrypted()
+    phone = Encrypted()
+    birth_year = Encrypted()
+    residence = Encrypted()
+
+    co_assignees: Mapped[list[ClientAssignment]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (
+        Index("ix_clients_owner_status", "owner_id", "status"),
+        Index("ix_clients_registered_at", "registered_at"),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ClientAssignment(Base):
+    """A collaborator co-assigned to a client besides its owner."""
+
+    __tablename__ = "client_assignments"
+
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Consent(Base):
+    __tablename__ = "consents"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(24))
+    method: Mapped[str] = mapped_column(String(8))
+    given_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
+    withdrawn_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Assessment(Base):
+    """A dated needs assessment; reassessments add rows, history is kept."""
+
+    __tablename__ = "assessments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    assessed_on: Mapped[date] = mapped_column(Date)
+    assessed_by: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    eligible: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    needs: Mapped[list[AssessmentNeed]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="AssessmentNeed.domain"
+    )
+
+    __table_args__ = (Index("ix_assessments_client_date", "client_id", "assessed_on"),)
+
+
+class AssessmentNeed(Base):
+    __tablename__ = "assessment_needs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id", ondelete="CASCADE"), index=True)
+    domain: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(String(8))
+    note_enc: Mapped[str | None] = mapped_column(Text)
+
+    note = Encrypted()
+
+    __table_args__ = (UniqueConstraint("assessment_id", "domain"),)
+
+
+class CaseNote(Base):
+    __tablename__ = "case_notes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    body_enc: Mapped[str] = mapped_column(Text)
+
+    body = Encrypted()
+
+
+class FollowUp(Base):
+    __tablename__ = "follow_ups"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    description_enc: Mapped[str | None] = mapped_column(Text)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+    done_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    description = Encrypted()

@@ -1,0 +1,75 @@
+"""Storing and finding clients: encryption and the UIC blind index in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casework import codes
+from casework.clients.models import Client
+from casework.crypto import BlindIndexer, FieldCipher, canonical_uic
+from casework.db import new_id
+
+UIC_INDEX = ("clients", "uic_enc", "uic")
+
+
+def uic_index(session: Session, canonical: str) -> int:
+    indexer: BlindIndexer = session.info["indexer"]
+    table, column, name = UIC_INDEX
+    return indexer.index(canonical, table=table, column=column, name=name)
+
+
+def set_uic(session: Session, client: Client, raw: str | None) -> None:
+    """Store the UIC in canonical form with its blind index (None: declined)."""
+    if raw is None or not canonical_uic(raw):
+        client.uic = None
+        client.uic_bidx = None
+        client.uic_declined = True
+        return
+    canonical = canonical_uic(raw)
+    client.uic = canonical
+    client.uic_bidx = uic_index(session, canonical)
+    client.uic_declined = False
+
+
+def new_client(session: Session, *, owner_id: str, uic: str | None, **fields: Any) -> Client:
+    """Create a client with a fresh display code; the caller commits."""
+    client = Client(
+        id=new_id(), owner_id=owner_id, display_code=_unused_display_code(session), **fields
+    )
+    session.add(client)
+    set_uic(session, client, uic)
+    return client
+
+
+def _unused_display_code(session: Session) -> str:
+    while True:
+        code = codes.display_code()
+        if session.scalar(select(Client.id).where(Client.display_code == code)) is None:
+            return code
+
+
+def find_ids_by_uic(session: Session, raw: str) -> list[str]:
+    """Ids of clients whose UIC has the same canonical form.
+
+    Reads only the rows sharing the blind index value and decrypts just those;
+    the truncated index makes false candidates, which the comparison drops.
+    """
+    canonical = canonical_uic(raw)
+    if not canonical:
+        return []
+    cipher: FieldCipher = session.info["cipher"]
+    rows = session.execute(
+        select(Client.id, Client.uic_enc).where(Client.uic_bidx == uic_index(session, canonical))
+    ).all()
+    table, column, _ = UIC_INDEX
+    matches = []
+    for row_id, token in rows:
+        if token is None:
+            continue
+        # A failed candidate raises FieldIntegrityError: tampering is never a silent "no match".
+        if cipher.decrypt(token, table=table, column=column, row_id=row_id) == canonical:
+            matches.append(row_id)
+    return matches

@@ -1,0 +1,115 @@
+"""Configuration: built-in defaults, then an optional instance file, then
+``CASEWORK_*`` environment variables (later wins).
+
+Modes: ``development`` and ``demo`` may use the example keyring and may
+switch the second factor off; ``production`` may not.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from casework.errors import ConfigError
+
+MODES = ("development", "demo", "production")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_instance() -> Path:
+    return Path(os.environ.get("CASEWORK_INSTANCE_PATH", PROJECT_ROOT / "instance")).resolve()
+
+
+@dataclass
+class Settings:
+    """Every setting casework reads. Environment names are ``CASEWORK_`` + upper-case name."""
+
+    mode: str = "development"
+    instance_path: Path = field(default_factory=_default_instance)
+    database_url: str = ""
+    keys_dir: Path | None = None
+    # Blind index width in bits (DESIGN.md §3): for R rows keep 2 <= R/2^L < sqrt(R).
+    blind_index_bits: int = 10
+    programme_public_name: str = "Chương trình hỗ trợ cộng đồng"
+    session_idle_minutes: int = 15
+    session_absolute_hours: int = 12
+    require_2fa: bool = True
+    ratelimit_storage_uri: str = "memory://"
+    login_rate_limit: str = "20 per minute"
+    max_content_length: int = 1024 * 1024
+    retention_years: int = 5
+    referral_expire_after_days: int = 14
+    default_locale: str = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    https: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8080
+    threads: int = 8
+    indicator_target_percent: int = 80
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigError(f"CASEWORK_MODE must be one of {', '.join(MODES)} (got {self.mode!r})")
+        self.instance_path = Path(self.instance_path)
+        if self.keys_dir is None:
+            self.keys_dir = self.instance_path / "keys"
+        self.keys_dir = Path(self.keys_dir)
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.instance_path / 'casework.sqlite3'}"
+        if self.mode == "production" and not self.require_2fa:
+            raise ConfigError("CASEWORK_REQUIRE_2FA cannot be switched off in production mode")
+        if not 4 <= self.blind_index_bits <= 32:
+            raise ConfigError("CASEWORK_BLIND_INDEX_BITS must be between 4 and 32")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def allows_example_keys(self) -> bool:
+        return self.mode in ("development", "demo")
+
+
+def _coerce(name: str, raw: Any, kind: type) -> Any:
+    if isinstance(raw, str):
+        text = raw.strip()
+        if kind is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ConfigError(f"CASEWORK_{name.upper()} must be true or false (got {raw!r})")
+        if kind is int:
+            try:
+                return int(text)
+            except ValueError:
+                raise ConfigError(f"CASEWORK_{name.upper()} must be a whole number") from None
+    return raw
+
+
+def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read settings from the instance file ``casework.toml`` and the environment."""
+    env = dict(os.environ if env is None else env)
+    values: dict[str, Any] = {}
+    instance = Path(env.get("CASEWORK_INSTANCE_PATH", _default_instance()))
+    config_file = Path(env.get("CASEWORK_CONFIG", instance / "casework.toml"))
+    if config_file.is_file():
+        try:
+            values.update(tomllib.loads(config_file.read_text(encoding="utf-8")))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"CASEWORK_CONFIG file {config_file} is not valid TOML: {exc}") from None
+    for f in fields(Settings):
+        key = f"CASEWORK_{f.name.upper()}"
+        if key in env:
+            values[f.name] = env[key]
+    values.update(overrides)
+    unknown = set(values) - {f.name for f in fields(Settings)}
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in {config_file}: {', '.join(sorted(unknown))}")
+    for f in fields(Settings):
+        if f.name in values and f.type in ("bool", "int"):
+            values[f.name] = _coerce(f.name, values[f.name], bool if f.type == "bool" else int)
+    return Settings(**values)

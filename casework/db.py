@@ -1,0 +1,205 @@
+"""Database engine, sessions, the declarative base and encrypted attributes.
+
+One engine per application; one session per request (or per CLI command),
+committed once. Sessions carry the field cipher and blind indexer in
+``session.info`` so models can encrypt without any global state.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import MetaData, create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.orm import DeclarativeBase, Session, object_session, sessionmaker
+
+from casework import clock
+from casework.crypto import BlindIndexer, FieldCipher
+from casework.errors import DatabaseUnavailable
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def utcnow() -> datetime:
+    """Naive UTC now, read through ``casework.clock`` so tests can move time."""
+    return clock.utcnow()
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+# --- encrypted attributes -------------------------------------------------------
+
+
+class Encrypted:
+    """A plaintext attribute stored encrypted in the mapped column ``<name>_enc``.
+
+    Setting it on an object in a session encrypts at once; on a new object it is
+    encrypted in ``before_flush``. Reading decrypts on first access and keeps the
+    plaintext on the instance for the rest of the request only.
+    """
+
+    registry: ClassVar[list[tuple[type, str]]] = []
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.column = f"{name}_enc"
+        Encrypted.registry.append((owner, self.column))
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        if obj is None:
+            return self
+        cache = obj.__dict__.setdefault("_cw_plain", {})
+        if self.name in cache:
+            return cache[self.name]
+        token = getattr(obj, self.column)
+        if token is None:
+            return None
+        value = _cipher_for(obj).decrypt(
+            token, table=obj.__tablename__, column=self.column, row_id=str(obj.id)
+        )
+        cache[self.name] = value
+        return value
+
+    def __set__(self, obj: Any, value: str | None) -> None:
+        obj.__dict__.setdefault("_cw_plain", {})[self.name] = value
+        session = object_session(obj)
+        if value is None:
+            setattr(obj, self.column, None)
+        elif session is not None and getattr(obj, "id", None):
+            setattr(obj, self.column, _encrypt(session, obj, self.column, value))
+        else:
+            obj.__dict__.setdefault("_cw_pending", set()).add(self.name)
+
+
+def _cipher_for(obj: Any) -> FieldCipher:
+    session = object_session(obj)
+    if session is None or "cipher" not in session.info:
+        raise RuntimeError("encrypted attributes need an object attached to a casework session")
+    return session.info["cipher"]
+
+
+def _encrypt(session: Session, obj: Any, column: str, value: str) -> str:
+    cipher: FieldCipher = session.info["cipher"]
+    return cipher.encrypt(value, table=obj.__tablename__, column=column, row_id=str(obj.id))
+
+
+def _encrypt_pending(session: Session, _ctx: Any, _instances: Any) -> None:
+    for obj in list(session.new) + list(session.dirty):
+        pending = obj.__dict__.get("_cw_pending")
+        if not pending:
+            continue
+        if getattr(obj, "id", None) is None:
+            obj.id = new_id()  # the row id is part of the associated data: set before encrypting
+        plain = obj.__dict__["_cw_plain"]
+        for name in pending:
+            value = plain[name]
+            setattr(obj, f"{name}_enc", None if value is None else _encrypt(session, obj, f"{name}_enc", value))
+        pending.clear()
+
+
+event.listen(Session, "before_flush", _encrypt_pending)
+
+
+# --- engine ----------------------------------------------------------------------
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create the engine; SQLite gets WAL, foreign keys, a busy timeout, BEGIN IMMEDIATE."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUnavailable("CASEWORK_DATABASE_URL is not a database URL") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(parsed, hide_parameters=True, **kwargs)
+            _configure_sqlite(engine)
+        else:
+            engine = create_engine(parsed, pool_pre_ping=True, hide_parameters=True, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:
+        raise DatabaseUnavailable(
+            f"CASEWORK_DATABASE_URL needs a driver that is not installed ({exc.__class__.__name__}); "
+            "for PostgreSQL install casework[postgres]"
+        ) from None
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Take the write lock at the start: a deferred transaction that reads the
+        # audit head and then writes could fail with SQLITE_BUSY under WAL.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def check_database(engine: Engine) -> None:
+    """Fail with one line naming the setting if the database cannot be reached."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else exc.__class__.__name__
+        where = engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnavailable(
+            f"CASEWORK_DATABASE_URL ({where}) cannot be reached: {reason}"
+        ) from None
+
+
+class Database:
+    """The engine plus a session factory whose sessions can encrypt and index."""
+
+    def __init__(self, url: str, cipher: FieldCipher, indexer: BlindIndexer, **engine_kwargs: Any):
+        self.engine = make_engine(url, **engine_kwargs)
+        self.cipher = cipher
+        self.indexer = indexer
+        self._factory = sessionmaker(
+            self.engine, expire_on_commit=False, info={"cipher": cipher, "indexer": indexer}
+        )
+
+    def session(self) -> Session:
+        return self._factory()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commit on success, roll back on any error."""
+        session = self._factory()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

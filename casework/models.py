@@ -1,0 +1,24 @@
+"""Every mapped table, imported in one place for Alembic and the tests."""
+
+from casework.audit.models import AuditEvent
+from casework.auth.models import RecoveryCode, User, UserSession
+from casework.clients.models import (
+    Assessment,
+    AssessmentNeed,
+    CaseNote,
+    Client,
+    ClientAssignment,
+    Consent,
+    FollowUp,
+)
+from casework.db import Base
+from casework.directory.models import Location, Organisation, Service, ServiceAtLocation
+from casework.referrals.models import Referral, ReferralEvent
+from casework.reports.models import SubmittedReport
+
+__all__ = [
+    "Assessment", "AssessmentNeed", "AuditEvent", "Base", "CaseNote", "Client",
+    "ClientAssignment", "Consent", "FollowUp", "Location", "Organisation",
+    "RecoveryCode", "Referral", "ReferralEvent", "Service", "ServiceAtLocation",
+    "SubmittedReport", "User", "UserSession",
+]

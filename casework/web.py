@@ -1,0 +1,196 @@
+"""Wiring the Flask application: extensions, hooks, error pages, blueprints, filters."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from casework import policy
+from casework.config import Settings
+from casework.crypto import Keyring
+from casework.errors import FieldIntegrityError
+from casework.extensions import babel, csrf, limiter, login_manager
+from casework.i18n import translation_directories
+from casework.runtime import close_db_session, db_session
+from casework.security import apply_security_headers
+
+log = logging.getLogger("casework")
+
+ERROR_MESSAGES = {
+    400: _l("The request could not be understood. Go back, reload the page and try again."),
+    403: _l("You do not have access to this page."),
+    404: _l("This page does not exist."),
+    405: _l("This action is not allowed here."),
+    413: _l("What you sent is too large."),
+    429: _l("Too many attempts. Wait a few minutes and try again."),
+    500: _l("Something went wrong on our side. Nothing was saved. Try again later."),
+}
+
+core = Blueprint("core", __name__)
+
+
+def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
+    app.config.update(
+        # Derived, never the raw key file, so the session key has one purpose only.
+        SECRET_KEY=hmac.new(keyring.session_secret, b"flask-session", hashlib.sha256).hexdigest(),
+        SESSION_COOKIE_NAME="casework_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=settings.https,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (short) session
+        BABEL_DEFAULT_LOCALE=settings.default_locale,
+        BABEL_DEFAULT_TIMEZONE=settings.timezone,
+        BABEL_TRANSLATION_DIRECTORIES=translation_directories(),
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_HEADERS_ENABLED=False,
+        TEMPLATES_AUTO_RELOAD=settings.mode == "development",
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: settings.timezone)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = None  # our own server-side sessions (auth.sessions)
+
+    app.teardown_appcontext(close_db_session)
+    app.before_request(_load_user_first)
+    app.before_request(policy.enforce_access)
+    app.after_request(lambda response: apply_security_headers(response, https=settings.https))
+    _register_error_handlers(app)
+    _register_filters(app, settings)
+
+    from casework.auth import register as register_auth
+
+    app.register_blueprint(core)
+    register_auth(app)
+    for name in ("admin", "clients", "directory", "referrals", "reports"):
+        module = __import__(f"casework.{name}", fromlist=["register"])
+        if hasattr(module, "register"):
+            module.register(app)
+
+
+def _load_user_first() -> None:
+    """Resolve the session before any view runs, so its bookkeeping commits on its own."""
+    current_user._get_current_object()
+
+
+def select_locale() -> str:
+    chosen = session.get("locale")
+    if chosen in ("vi", "en"):
+        return chosen
+    if current_user and getattr(current_user, "is_authenticated", False):
+        return current_user.locale
+    from casework.runtime import settings
+
+    return settings().default_locale
+
+
+def _register_error_handlers(app: Flask) -> None:
+    def render_error(code: int):  # noqa: ANN202
+        return render_template("errors/error.html", code=code, message=ERROR_MESSAGES[code]), code
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):  # noqa: ANN202
+        code = exc.code if exc.code in ERROR_MESSAGES else 500
+        if code == 400 and isinstance(exc, CSRFError):
+            log.info("csrf refused on %s", request.endpoint)
+        return render_error(code)
+
+    @app.errorhandler(FieldIntegrityError)
+    def integrity_error(exc: FieldIntegrityError):  # noqa: ANN202
+        from casework.audit import record
+        from casework.runtime import runtime
+
+        log.error("field integrity failure: %s.%s row %s", exc.table, exc.column, exc.row_id)
+        close_db_session()
+        with runtime().database.transaction() as audit_session:
+            record(
+                audit_session, "integrity.failure",
+                actor_id=getattr(current_user, "id", None),
+                actor_role=getattr(current_user, "role", None),
+                object_type=exc.table, object_id=exc.row_id, details={"column": exc.column},
+            )
+        message = _l("A stored value failed its integrity check and was not shown. "
+                     "The event was recorded; tell your administrator.")
+        return render_template("errors/error.html", code=500, message=message), 500
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):  # noqa: ANN202
+        # The class and place only: exception text may quote submitted values.
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
+        log.error("unhandled %s at %s on %s", exc.__class__.__name__, where, request.endpoint)
+        close_db_session()
+        return render_error(500)
+
+
+def _register_filters(app: Flask, settings: Settings) -> None:
+    zone = ZoneInfo(settings.timezone)
+
+    @app.template_filter("day")
+    def day(value: date | datetime | None) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            value = value.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).date()
+        return format_date(value, "dd/MM/yyyy")
+
+    @app.template_filter("moment")
+    def moment(value: datetime | None) -> str:
+        if value is None:
+            return ""
+        return format_datetime(value, "dd/MM/yyyy HH:mm")
+
+    @app.context_processor
+    def shell_context() -> dict[str, object]:
+        from casework import vocab
+
+        return {"vocab": vocab, "locale": str(get_locale() or "vi"),
+                "programme_name": settings.programme_public_name,
+                "nav_endpoints": current_app.view_functions.keys(), "badges": {}}
+
+
+@core.route("/health")
+def health():  # noqa: ANN201
+    """Liveness for a load balancer: says nothing but whether the database answers."""
+    from sqlalchemy import text
+
+    db_session().execute(text("SELECT 1"))
+    return jsonify(status="ok")
+
+
+@core.route("/")
+@policy.allow(*policy.ANY_ROLE)
+def home():  # noqa: ANN201
+    targets = {
+        "collaborator": "clients.caseload",
+        "provider": "referrals.inbox",
+        "supervisor": "reports.index",
+        "admin": "admin.users",
+    }
+    target = targets.get(current_user.role)
+    if target and target in current_app.view_functions:
+        return redirect(url_for(target))
+    return render_template("home.html")
