@@ -16,7 +16,7 @@ def _settings(ctx: click.Context) -> Settings:
     return ctx.obj["settings"]
 
 
-def _database(settings: Settings, *, create_keys: bool = False):  # noqa: ANN202
+def _database(settings: Settings, *, create_keys: bool = False):
     from casework.crypto import BlindIndexer, FieldCipher, Keyring
     from casework.db import Database, check_database
 
@@ -146,7 +146,7 @@ def keys_status(ctx: click.Context) -> None:
 def keys_rotate(ctx: click.Context) -> None:
     """Add a new primary data key. Run `keys rewrap` afterwards."""
     settings = _settings(ctx)
-    keyring, _database_ = _database(settings)
+    keyring, _ = _database(settings)
     key_id = keyring.rotate()
     click.echo(f"new primary data key {key_id}; now run `casework keys rewrap`, then retire the old key")
 
@@ -164,7 +164,7 @@ def keys_rewrap(ctx: click.Context, batch_size: int) -> None:
     _keyring, database = _database(settings)
     started = time.perf_counter()
 
-    def report(progress) -> None:  # noqa: ANN001
+    def report(progress) -> None:
         click.echo(f"  {progress.table}.{progress.column}: {progress.done} rewrapped, "
                    f"{progress.remaining} to go")
 

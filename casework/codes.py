@@ -41,7 +41,7 @@ def normalise_referral_code(raw: str) -> str | None:
         return None
     body = "".join(ALPHABET[_DECODE[ch]] if ch in _DECODE else "?" for ch in text[:7])
     check = text[7]
-    if "?" in body or check not in CHECK_ALPHABET and check not in _DECODE:
+    if "?" in body or (check not in CHECK_ALPHABET and check not in _DECODE):
         return None
     if check in ("O", "I", "L"):
         check = ALPHABET[_DECODE[check]]

@@ -106,18 +106,18 @@ def select_locale() -> str:
 
 
 def _register_error_handlers(app: Flask) -> None:
-    def render_error(code: int):  # noqa: ANN202
+    def render_error(code: int):
         return render_template("errors/error.html", code=code, message=ERROR_MESSAGES[code]), code
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # noqa: ANN202
+    def http_error(exc: HTTPException):
         code = exc.code if exc.code in ERROR_MESSAGES else 500
         if code == 400 and isinstance(exc, CSRFError):
             log.info("csrf refused on %s", request.endpoint)
         return render_error(code)
 
     @app.errorhandler(FieldIntegrityError)
-    def integrity_error(exc: FieldIntegrityError):  # noqa: ANN202
+    def integrity_error(exc: FieldIntegrityError):
         from casework.audit import record
         from casework.runtime import runtime
 
@@ -135,7 +135,7 @@ def _register_error_handlers(app: Flask) -> None:
         return render_template("errors/error.html", code=500, message=message), 500
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):  # noqa: ANN202
+    def unexpected(exc: Exception):
         # The class and place only: exception text may quote submitted values.
         tb = exc.__traceback__
         while tb is not None and tb.tb_next is not None:
@@ -173,7 +173,7 @@ def _register_filters(app: Flask, settings: Settings) -> None:
 
 
 @core.route("/health")
-def health():  # noqa: ANN201
+def health():
     """Liveness for a load balancer: says nothing but whether the database answers."""
     from sqlalchemy import text
 
@@ -183,7 +183,7 @@ def health():  # noqa: ANN201
 
 @core.route("/")
 @policy.allow(*policy.ANY_ROLE)
-def home():  # noqa: ANN201
+def home():
     targets = {
         "collaborator": "clients.caseload",
         "provider": "referrals.inbox",
