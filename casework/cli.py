@@ -16,9 +16,10 @@ def _settings(ctx: click.Context) -> Settings:
     return ctx.obj["settings"]
 
 
-def _database(settings: Settings, *, create_keys: bool = False):
+def _database(settings: Settings, *, create_keys: bool = False, check_schema: bool = False):
     from casework.crypto import BlindIndexer, FieldCipher, Keyring
     from casework.db import Database, check_database
+    from casework.migrate import check_current
 
     if create_keys and not Path(settings.keys_dir).exists():
         Keyring.create(settings.keys_dir)
@@ -26,6 +27,8 @@ def _database(settings: Settings, *, create_keys: bool = False):
     keyring = Keyring.load(settings.keys_dir, allow_example=settings.allows_example_keys)
     database = Database(settings.database_url, FieldCipher(keyring), BlindIndexer(keyring, settings.blind_index_bits))
     check_database(database.engine)
+    if check_schema:  # a missing table would otherwise end in a traceback
+        check_current(database.engine)
     return keyring, database
 
 
@@ -67,12 +70,14 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
 def db_downgrade(ctx: click.Context, revision: str) -> None:
     """Undo migrations down to REVISION (development only)."""
     from casework import migrate
-    from casework.db import make_engine
+    from casework.db import check_database, make_engine
 
     settings = _settings(ctx)
     if settings.mode == "production":
         raise ConfigError("downgrading is refused in production mode; restore a backup instead")
-    migrate.downgrade(make_engine(settings.database_url), revision)
+    engine = make_engine(settings.database_url)
+    check_database(engine)
+    migrate.downgrade(engine, revision)
     click.echo(f"database at revision {revision}")
 
 
@@ -120,7 +125,7 @@ def keys_status(ctx: click.Context) -> None:
     from casework.keyops import key_usage, rows_out_of_bound
 
     settings = _settings(ctx)
-    keyring, database = _database(settings)
+    keyring, database = _database(settings, check_schema=True)
     with database.transaction() as session:
         usage = key_usage(session)
         rows, within = rows_out_of_bound(session, settings.blind_index_bits)
@@ -148,7 +153,8 @@ def keys_rotate(ctx: click.Context) -> None:
     settings = _settings(ctx)
     keyring, _ = _database(settings)
     key_id = keyring.rotate()
-    click.echo(f"new primary data key {key_id}; now run `casework keys rewrap`, then retire the old key")
+    click.echo(f"new primary data key {key_id}; restart every running casework process (they keep "
+               "encrypting with the key they loaded), then run `casework keys rewrap`, then retire the old key")
 
 
 @keys.command("rewrap")
@@ -161,7 +167,7 @@ def keys_rewrap(ctx: click.Context, batch_size: int) -> None:
     from casework.keyops import rewrap
 
     settings = _settings(ctx)
-    _keyring, database = _database(settings)
+    _keyring, database = _database(settings, check_schema=True)
     started = time.perf_counter()
 
     def report(progress) -> None:
@@ -182,7 +188,7 @@ def keys_retire(ctx: click.Context, key_id: str) -> None:
     from casework.keyops import key_usage
 
     settings = _settings(ctx)
-    keyring, database = _database(settings)
+    keyring, database = _database(settings, check_schema=True)
     with database.transaction() as session:
         in_use = key_usage(session).get(key_id, 0)
     if in_use:
@@ -199,18 +205,26 @@ def keys_retire(ctx: click.Context, key_id: str) -> None:
 @click.pass_context
 def keys_reindex(ctx: click.Context) -> None:
     """Recompute every UIC blind index (after changing CASEWORK_BLIND_INDEX_BITS)."""
-    from sqlalchemy import select
+    from sqlalchemy import bindparam, select, update
 
+    import casework.models  # noqa: F401  (every mapper, so Client's foreign keys resolve)
     from casework.clients.models import Client
-    from casework.clients.storage import uic_index
+    from casework.clients.storage import UIC_INDEX, uic_index
+    from casework.keyops import unchanged_onupdate_columns
 
     settings = _settings(ctx)
-    _keyring, database = _database(settings)
-    count = 0
+    _keyring, database = _database(settings, check_schema=True)
+    table, column, _name = UIC_INDEX
     with database.transaction() as session:
-        for client in session.scalars(select(Client).where(Client.uic_enc.is_not(None))):
-            client.uic_bidx = uic_index(session, client.uic)
-            count += 1
+        rows = session.execute(select(Client.id, Client.uic_enc).where(Client.uic_enc.is_not(None))).all()
+        # Core update: the index is not a change to the client (no version bump, no updated_at).
+        params = [{"rid": row_id, "bidx": uic_index(session, database.cipher.decrypt(
+            token, table=table, column=column, row_id=row_id))} for row_id, token in rows]
+        if params:
+            clients = Client.__table__
+            session.execute(update(clients).where(clients.c.id == bindparam("rid"))
+                            .values(uic_bidx=bindparam("bidx"), **unchanged_onupdate_columns(clients)), params)
+        count = len(params)
     click.echo(f"recomputed {count} blind index values at {settings.blind_index_bits} bits")
 
 
@@ -229,7 +243,7 @@ def audit_verify(ctx: click.Context, expect_head: str | None) -> None:
     """Check the whole chain; print OK or the id of the first broken row (exit 1)."""
     from casework.audit import verify
 
-    _keyring, database = _database(_settings(ctx))
+    _keyring, database = _database(_settings(ctx), check_schema=True)
     with database.transaction() as session:
         broken = verify(session, expect_head=expect_head)
     if broken is None:
@@ -245,7 +259,7 @@ def audit_head(ctx: click.Context) -> None:
     """Print the id and hash of the newest row, to keep somewhere else."""
     from casework.audit import head
 
-    _keyring, database = _database(_settings(ctx))
+    _keyring, database = _database(_settings(ctx), check_schema=True)
     with database.transaction() as session:
         row_id, digest = head(session)
     click.echo(f"{row_id} {digest}")
@@ -373,6 +387,58 @@ def i18n_check() -> None:
     if problems:
         sys.exit(1)
     click.echo("OK")
+
+
+# --- referrals ---------------------------------------------------------------------
+
+
+@cli.group()
+def referrals() -> None:
+    """Referral housekeeping."""
+
+
+@referrals.command("expire")
+@click.pass_context
+def referrals_expire(ctx: click.Context) -> None:
+    """Cancel (reason expired) referrals still requested/received after their valid-until date (for cron)."""
+    from sqlalchemy import func, select
+
+    from casework.referrals.models import Referral
+    from casework.referrals.services import expire_due
+
+    _keyring, database = _database(_settings(ctx))
+    with database.transaction() as session:
+        count = expire_due(session)
+        waiting = session.scalar(select(func.count()).select_from(Referral)
+                                 .where(Referral.status.in_(("requested", "received")))) or 0
+    click.echo(f"expired {count} referrals; {waiting} still waiting to be accepted")
+
+
+# --- retention ---------------------------------------------------------------------
+
+
+@cli.group()
+def retention() -> None:
+    """Erasing client records closed for longer than the retention period."""
+
+
+@retention.command("run")
+@click.option("--years", type=click.IntRange(min=1), default=None,
+              help="erase clients closed more than N years ago (default: the retention_years setting)")
+@click.pass_context
+def retention_run(ctx: click.Context, years: int | None) -> None:
+    """Erase closed clients past retention; prints counts only."""
+    from casework.clients.services import compact_after_erasure
+    from casework.retention import erase_expired
+
+    settings = _settings(ctx)
+    years = years or settings.retention_years
+    _keyring, database = _database(settings, check_schema=True)
+    with database.transaction() as session:
+        result = erase_expired(session, years=years)
+    compact_after_erasure(database.engine)
+    click.echo(f"erased {result.erased} client record(s) closed before {result.cutoff:%Y-%m-%d} "
+               f"(retention {years} years)")
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -48,6 +49,15 @@ def rows_out_of_bound(session: Session, bits: int) -> tuple[int, bool]:
     rows = session.scalar(select(func.count()).where(Client.uic_bidx.is_not(None))) or 0
     low, high = bits_bounds(rows)
     return rows, low <= bits <= high
+
+
+def unchanged_onupdate_columns(table: Table) -> dict[str, Any]:
+    """``{name: column}`` for columns with an ``onupdate`` default (e.g. ``updated_at``).
+
+    Core UPDATEs fire those defaults; re-encrypting or re-indexing a value is
+    not a change to the record, so key operations set them to themselves.
+    """
+    return {c.name: c for c in table.c if c.onupdate is not None}
 
 
 @dataclass
@@ -94,7 +104,7 @@ def rewrap(
                     session.execute(
                         update(table)
                         .where(id_col == bindparam("rid"), col == bindparam("old"))
-                        .values({column: bindparam("new")}),
+                        .values({column: bindparam("new"), **unchanged_onupdate_columns(table)}),
                         params,
                     )
                 last_id = rows[-1][0]

@@ -12,6 +12,7 @@ from flask import (
     Blueprint,
     Flask,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -23,6 +24,8 @@ from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from sqlalchemy import inspect
 from werkzeug.exceptions import HTTPException
 
 from casework import policy
@@ -32,7 +35,7 @@ from casework.errors import FieldIntegrityError
 from casework.extensions import babel, csrf, limiter, login_manager
 from casework.i18n import translation_directories
 from casework.runtime import close_db_session, db_session
-from casework.security import apply_security_headers
+from casework.security import apply_security_headers, refuse_cross_site_requests
 
 log = logging.getLogger("casework")
 
@@ -59,13 +62,19 @@ def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
         SESSION_COOKIE_SECURE=settings.https,
         MAX_CONTENT_LENGTH=settings.max_content_length,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (short) session
+        # Its Referer check would refuse every HTTPS form: we send Referrer-Policy: no-referrer.
+        # security.refuse_cross_site_requests checks Sec-Fetch-Site instead.
+        WTF_CSRF_SSL_STRICT=False,
         BABEL_DEFAULT_LOCALE=settings.default_locale,
         BABEL_DEFAULT_TIMEZONE=settings.timezone,
         BABEL_TRANSLATION_DIRECTORIES=translation_directories(),
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=False,
+        # A sliding window: no burst of twice the limit across a window boundary.
+        RATELIMIT_STRATEGY="moving-window",
         TEMPLATES_AUTO_RELOAD=settings.mode == "development",
     )
+    app.jinja_env.add_extension("jinja2.ext.do")
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: settings.timezone)
     limiter.init_app(app)
@@ -73,6 +82,7 @@ def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
     login_manager.session_protection = None  # our own server-side sessions (auth.sessions)
 
     app.teardown_appcontext(close_db_session)
+    app.before_request(refuse_cross_site_requests)
     app.before_request(_load_user_first)
     app.before_request(policy.enforce_access)
     app.after_request(lambda response: apply_security_headers(response, https=settings.https))
@@ -105,9 +115,35 @@ def select_locale() -> str:
     return settings().default_locale
 
 
+def _discard_request_work() -> None:
+    """Roll back what the request did, keeping its session open: the error page still reads
+    the signed-in user (name, role) through it. Closing it would detach that user."""
+    pending = g.get("_cw_session")
+    if pending is not None:
+        pending.rollback()
+
+
+def _actor() -> tuple[str | None, str | None]:
+    """Who was signed in, read before anything is rolled back."""
+    user = current_user._get_current_object() if current_user else None
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None, None
+    state = inspect(user)
+    return state.identity[0] if state.identity else None, user.__dict__.get("role")
+
+
+def _error_page(code: int, message: object) -> tuple[str, int]:
+    try:
+        return render_template("errors/error.html", code=code, message=message), code
+    except Exception as exc:  # the page itself failed (e.g. the database is gone): say it plainly
+        log.error("error page %s failed to render: %s", code, exc.__class__.__name__)
+        return (f"<!doctype html><html lang=\"vi\"><title>{code}</title><h1>{code}</h1>"
+                f"<p>{escape(str(message))}</p></html>"), code
+
+
 def _register_error_handlers(app: Flask) -> None:
-    def render_error(code: int):
-        return render_template("errors/error.html", code=code, message=ERROR_MESSAGES[code]), code
+    def render_error(code: int) -> tuple[str, int]:
+        return _error_page(code, ERROR_MESSAGES[code])
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -122,17 +158,16 @@ def _register_error_handlers(app: Flask) -> None:
         from casework.runtime import runtime
 
         log.error("field integrity failure: %s.%s row %s", exc.table, exc.column, exc.row_id)
-        close_db_session()
+        actor_id, actor_role = _actor()
+        _discard_request_work()
         with runtime().database.transaction() as audit_session:
             record(
-                audit_session, "integrity.failure",
-                actor_id=getattr(current_user, "id", None),
-                actor_role=getattr(current_user, "role", None),
+                audit_session, "integrity.failure", actor_id=actor_id, actor_role=actor_role,
                 object_type=exc.table, object_id=exc.row_id, details={"column": exc.column},
             )
         message = _l("A stored value failed its integrity check and was not shown. "
                      "The event was recorded; tell your administrator.")
-        return render_template("errors/error.html", code=500, message=message), 500
+        return _error_page(500, message)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
@@ -142,7 +177,7 @@ def _register_error_handlers(app: Flask) -> None:
             tb = tb.tb_next
         where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
         log.error("unhandled %s at %s on %s", exc.__class__.__name__, where, request.endpoint)
-        close_db_session()
+        _discard_request_work()
         return render_error(500)
 
 
@@ -165,9 +200,9 @@ def _register_filters(app: Flask, settings: Settings) -> None:
 
     @app.context_processor
     def shell_context() -> dict[str, object]:
-        from casework import vocab
+        from casework import clock, vocab
 
-        return {"vocab": vocab, "locale": str(get_locale() or "vi"),
+        return {"vocab": vocab, "locale": str(get_locale() or "vi"), "now_utc": clock.utcnow(),
                 "programme_name": settings.programme_public_name,
                 "nav_endpoints": current_app.view_functions.keys(), "badges": {}}
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from casework.auth import passwords
 
@@ -49,10 +50,14 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
 class ConfirmCodeForm(FlaskForm):
     code = StringField(_l("Six-digit code shown by the app"), validators=[DataRequired(), Length(max=16)],
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+    # Asked only when a second factor is already active, so an unlocked screen is not enough
+    # to swap it (which would also sign the owner out everywhere).
+    current_password = PasswordField(_l("Current password"), validators=[Optional(), Length(max=512)],
+                                     render_kw={"autocomplete": "current-password"})
 
 
 class LanguageForm(FlaskForm):
-    locale = SelectField(_l("Language"), choices=[("vi", "Tiếng Việt"), ("en", "English")])
+    locale = SelectField(_l("Language"), choices=[SelectChoice("vi", "Tiếng Việt"), SelectChoice("en", "English")])
     next = HiddenField()
 
 

@@ -15,6 +15,10 @@ ARGON2_MEMORY_COST_KIB = 64 * 1024
 ARGON2_PARALLELISM = 1
 MIN_PASSWORD_LENGTH = 12
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common-passwords.txt")
+# Runs along the alphabet or a keyboard row, which guessers try right after the word lists.
+KEYBOARD_RUNS = ("abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
+                 "qwertyuiopasdfghjklzxcvbnmqwertyuiopasdfghjklzxcvbnm",
+                 "zyxwvutsrqponmlkjihgfedcbazyxwvutsrqponmlkjihgfedcba")
 
 hasher = PasswordHasher(
     time_cost=ARGON2_TIME_COST,
@@ -63,7 +67,9 @@ def password_problem(password: str, *, username: str = "") -> str | None:
         return "too_short"
     lowered = password.lower()
     core = lowered.strip("0123456789!@#$%^&*()-_=+.,?~ ")
-    if lowered in common_passwords() or core in common_passwords():
+    if not core or lowered in common_passwords() or core in common_passwords():
+        return "too_common"  # digits and symbols alone (dates, phone numbers) are guessed first
+    if any(lowered in run for run in KEYBOARD_RUNS):
         return "too_common"
     if username and username.lower() in lowered:
         return "too_common"

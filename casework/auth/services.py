@@ -176,11 +176,17 @@ def revoke_all_sessions(session: Session, user: User, reason: str) -> None:
 # --- changes to the account --------------------------------------------------------
 
 
-def set_password(session: Session, user: User, new_password: str, *, by_admin: bool = False) -> None:
+def set_password(session: Session, user: User, new_password: str, *, by: User | None = None) -> None:
+    """Set a password and end every session. Set by someone else (``by``), it is one-time:
+    the person must choose their own at the next sign-in."""
     user.password_hash = passwords.hash_password(new_password)
-    user.must_change_password = by_admin
+    user.must_change_password = by is not None
     revoke_all_sessions(session, user, "password_change")
-    audit_user(session, "auth.password_reset" if by_admin else "auth.password_changed", user)
+    if by is None:
+        audit_user(session, "auth.password_changed", user)
+    else:
+        record(session, "auth.password_reset", actor_id=by.id, actor_role=by.role,
+               object_type="user", object_id=user.id)
 
 
 def begin_enrolment(user: User) -> str:

@@ -6,10 +6,11 @@ import segno
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from casework import clock
-from casework.auth import services, totp
+from casework.auth import passwords, services, totp
 from casework.auth.forms import (
     ActionForm,
     ChangePasswordForm,
@@ -134,7 +135,10 @@ def logout_everywhere() -> Response:
     services.revoke_all_sessions(db, user, "user_request")
     db.commit()
     logout_user()
+    locale = session.get("locale")
     session.clear()
+    if locale:
+        session["locale"] = locale
     flash(_("You are signed out on every device."), "info")
     return redirect(url_for("auth.login"))
 
@@ -147,13 +151,12 @@ def account() -> str:
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @allow(*ANY_ROLE)
+@limiter.limit(_login_limit, methods=["POST"])  # the current password is guessable here too
 def change_password() -> Response | str:
     user: User = current_user._get_current_object()
     form = ChangePasswordForm()
     form._username = user.username
     if form.validate_on_submit():
-        from casework.auth import passwords
-
         if not passwords.verify_password(user.password_hash, form.current_password.data):
             form.current_password.errors.append(_("The current password is not right."))
             return render_template("auth/change_password.html", form=form)
@@ -167,16 +170,14 @@ def change_password() -> Response | str:
 
 @bp.route("/account/second-factor", methods=["GET", "POST"])
 @allow(*ANY_ROLE)
+@limiter.limit(_login_limit, methods=["POST"])
 def enrol_second_factor() -> Response | str:
     user: User = current_user._get_current_object()
     db = db_session()
     form = ConfirmCodeForm()
     if form.validate_on_submit():
-        codes = services.confirm_enrolment(db, user, form.code.data)
-        if codes is None:
-            db.commit()
-            form.code.errors.append(_("That code does not match. Check the time on your phone and try again."))
-        else:
+        codes = _confirm_enrolment(user, form)
+        if codes is not None:
             _start_fresh_session(user)  # revocation ended this session too
             # Shown once, in this response only: never in a cookie, URL or log.
             return render_template("auth/recovery_codes.html", codes=codes)
@@ -185,10 +186,27 @@ def enrol_second_factor() -> Response | str:
         db.commit()
     secret = user.totp_pending
     uri = totp.provisioning_uri(secret, user.username)
-    qr_svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff", title="QR")
+    # Our own SVG, made from our own URI: safe to place in the page as markup.
+    qr_svg = Markup(segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff", omitsize=True,  # noqa: S704
+                                                          title=_("QR code for the authenticator app")))
     return render_template(
         "auth/enrol.html", form=form, qr_svg=qr_svg, secret=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
     )
+
+
+def _confirm_enrolment(user: User, form: ConfirmCodeForm) -> list[str] | None:
+    """Recovery codes when the new secret is confirmed; otherwise the form carries the error."""
+    db = db_session()
+    if user.has_second_factor and not passwords.verify_password(
+        user.password_hash, form.current_password.data or ""
+    ):
+        form.current_password.errors.append(_("The current password is not right."))
+        return None
+    codes = services.confirm_enrolment(db, user, form.code.data)
+    if codes is None:
+        db.commit()  # the failed attempt is audited
+        form.code.errors.append(_("That code does not match. Check the time on your phone and try again."))
+    return codes
 
 
 @bp.route("/account/recovery-codes", methods=["POST"])

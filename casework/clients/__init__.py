@@ -1,1 +1,13 @@
+"""Clients: registration with consent, needs assessments, notes, follow-ups, the caseload,
+client rights (access sheet, correction, erasure) and caseload moves by an admin."""
 
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from casework.clients import admin_views  # noqa: F401  (adds the admin routes to the blueprint)
+    from casework.clients.views import bp
+
+    app.register_blueprint(bp)

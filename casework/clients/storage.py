@@ -61,8 +61,9 @@ def find_ids_by_uic(session: Session, raw: str) -> list[str]:
     if not canonical:
         return []
     cipher: FieldCipher = session.info["cipher"]
+    clients = Client.__table__  # Core columns: the ORM layer would only add per-row overhead here
     rows = session.execute(
-        select(Client.id, Client.uic_enc).where(Client.uic_bidx == uic_index(session, canonical))
+        select(clients.c.id, clients.c.uic_enc).where(clients.c.uic_bidx == uic_index(session, canonical))
     ).all()
     table, column, _ = UIC_INDEX
     matches = []

@@ -11,23 +11,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import unicodedata
 
 from casework.crypto.fields import derive_key
 from casework.crypto.keyring import Keyring
 
 INDEX_SALT = b"casework/blind-index/v1"
+_D_WITH_STROKE = str.maketrans({"đ": "d", "Đ": "D", "Ð": "D", "ð": "d"})
 
 
 def canonical_uic(raw: str) -> str:
     """The form a UIC is compared and hashed in (DESIGN.md §2).
 
-    NFC, then Vietnamese diacritics removed (đ/Đ → D), upper case, and every
+    NFC, then Vietnamese diacritics removed (đ/Đ, and its look-alike Ð, → D), upper case, and every
     character that is not a letter or digit dropped. ``"Nguyễn "``,
     ``"NGUYEN"`` and ``"nguyen"`` all become ``"NGUYEN"``.
     """
-    text = unicodedata.normalize("NFC", raw).replace("đ", "d").replace("Đ", "D")
+    # Ð (U+00D0, eth) looks the same as Đ and comes out of legacy Vietnamese encodings; ð is its lower case.
+    text = unicodedata.normalize("NFC", raw).translate(_D_WITH_STROKE)
     decomposed = unicodedata.normalize("NFD", text)
     stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     upper = unicodedata.normalize("NFC", stripped).upper()
@@ -35,12 +36,16 @@ def canonical_uic(raw: str) -> str:
 
 
 def bits_bounds(rows: int) -> tuple[int, int]:
-    """Smallest and largest L that keep 2 <= rows/2^L < sqrt(rows)."""
-    if rows < 16:
+    """Smallest and largest L that keep 2 <= rows/2^L < sqrt(rows).
+
+    In integers: rows < 4^L (so L >= ceil(bit_length/2)) and 2^(L+1) <= rows
+    (so L <= bit_length - 2); exact for any row count, unlike float logarithms.
+    Below 8 rows no width satisfies the rule and (1, 1) is returned.
+    """
+    if rows < 8:
         return (1, 1)
-    low = math.floor(math.log2(rows / math.sqrt(rows))) + 1
-    high = math.floor(math.log2(rows / 2))
-    return (low, high)
+    length = rows.bit_length()
+    return ((length + 1) // 2, length - 2)
 
 
 class BlindIndexer:

@@ -14,6 +14,7 @@ Key ids are short random hex strings so that they say nothing about order or age
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import secrets
 import stat
@@ -24,6 +25,13 @@ from casework.errors import KeyringError
 
 KEY_BYTES = 32
 EXAMPLE_MARKER = "EXAMPLE-DO-NOT-USE"
+# SHA-256 of each key in the published keys.example/ (data, index root, session): its keys are
+# recognised even when copied without the marker file. Update together with keys.example/.
+EXAMPLE_KEY_FINGERPRINTS = frozenset({
+    "43bb8f688797760eac9adc063e0e1cfce1c32de68c98a3cbcc3061119411c73a",
+    "0c985112aed78be31e3247f3c223c30064ddabd9e6313fdef1fc89c04680fde5",
+    "68c2510f334d1015fb8243bad2e8e027f0301b18003071df3f6b41de4acc5a4c",
+})
 PRIMARY_FILE = "primary"
 INDEX_FILE = "index-root.key"
 SESSION_FILE = "session.key"
@@ -102,12 +110,21 @@ class Keyring:
         for name in (INDEX_FILE, SESSION_FILE):
             if not (directory / name).is_file():
                 raise KeyringError(f"key file {name} is missing from {directory}: restore it from backup")
+        index_root, session_secret = _read_key(directory / INDEX_FILE), _read_key(directory / SESSION_FILE)
+        if not is_example and _holds_published_key([*data_keys.values(), index_root, session_secret]):
+            if not allow_example:
+                raise KeyringError(
+                    f"{directory} holds keys copied from the published example keyring; they are allowed "
+                    "only in development or demo mode: run `casework keys init` with CASEWORK_KEYS_DIR "
+                    "set to a new directory"
+                )
+            is_example = True
         return cls(
             directory=directory,
             data_keys=data_keys,
             primary_id=primary_id,
-            index_root=_read_key(directory / INDEX_FILE),
-            session_secret=_read_key(directory / SESSION_FILE),
+            index_root=index_root,
+            session_secret=session_secret,
             is_example=is_example,
         )
 
@@ -141,6 +158,10 @@ class Keyring:
         if not path.is_file():
             raise KeyringError(f"no data key '{key_id}' in {self.directory}")
         path.unlink()
+
+
+def _holds_published_key(keys: list[bytes]) -> bool:
+    return any(hashlib.sha256(key).hexdigest() in EXAMPLE_KEY_FINGERPRINTS for key in keys)
 
 
 def _check_permissions(directory: Path, is_example: bool) -> None:

@@ -20,7 +20,7 @@ ANY_ROLE = ROLES
 
 # Reachable without signing in: the sign-in steps, static files, health, language choice.
 PUBLIC_ENDPOINTS = frozenset(
-    {"static", "health", "auth.login", "auth.login_second_factor", "auth.set_language"}
+    {"static", "core.health", "auth.login", "auth.login_second_factor", "auth.set_language"}
 )
 
 # Reachable by a signed-in user who still has to set a password or enrol a second factor.

@@ -1,1 +1,89 @@
+"""Closed-loop referrals: make, slip, inbox, lifecycle (DESIGN.md §4, §5)."""
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import Flask
+from flask_login import current_user
+
+
+@dataclass(frozen=True)
+class WaitingReferral:
+    """A row of the caseload panel: a referral waiting on someone past its due date."""
+
+    referral_id: str
+    code: str
+    client_id: str
+    display_code: str
+    service_name: str
+    status: str
+    why: str
+    due_on: date
+
+
+def register(app: Flask) -> None:
+    from casework.referrals.views import bp
+
+    app.register_blueprint(bp)
+    app.context_processor(_referral_context)
+
+
+def _referral_context() -> dict[str, object]:
+    """Badges for the menu, and functions the clients area's templates call."""
+    from sqlalchemy import inspect
+
+    if not getattr(current_user, "is_authenticated", False) or inspect(current_user).detached:
+        return {}  # signed out, or an error page after the request's session was closed
+    context: dict[str, object] = {"referrals_waiting": _waiting, "client_referrals": _client_referrals}
+    from casework.referrals import services
+    from casework.runtime import db_session
+
+    if current_user.role == "provider" and current_user.organisation_id:
+        context["badges"] = {"inbox": services.inbox_badge(db_session(), current_user.organisation_id)}
+    elif current_user.role == "collaborator":
+        context["badges"] = {"sent": services.sent_badge(db_session(), current_user.id)}
+    return context
+
+
+def _waiting() -> list[WaitingReferral]:
+    """The signed-in collaborator's caseload referrals that are overdue (not accepted / not completed)."""
+    from casework import clock
+    from casework.directory.models import Service
+    from casework.referrals import services
+    from casework.runtime import db_session
+
+    if getattr(current_user, "role", None) != "collaborator":
+        return []
+    db = db_session()
+    today = clock.local_today()
+    rows = services.sent(db, current_user.id, overdue_only=True)
+    names = {s.id: s.name for s in db.query(Service).filter(Service.id.in_({r.service_id for r, _ in rows}))}
+    result = []
+    for referral, client in rows:
+        why = services.is_overdue(referral, today) or ""
+        due = referral.accept_due_on if why == "not_accepted" else referral.complete_due_on
+        result.append(WaitingReferral(referral.id, referral.code, client.id, client.display_code,
+                                      names.get(referral.service_id, ""), referral.status, why, due))
+    return result
+
+
+def _client_referrals(client: object) -> list[tuple[object, str, str | None]]:
+    """(referral, service name, overdue reason) for the client page; empty unless the user may see the client."""
+    from casework import clock
+    from casework.directory.models import Service
+    from casework.policy.referrals import is_referrer
+    from casework.referrals import services
+    from casework.runtime import db_session
+
+    if client is None or not is_referrer(current_user, client):
+        return []
+    db = db_session()
+    referrals = services.for_client(db, client.id)  # type: ignore[attr-defined]
+    names = {s.id: s.name for s in db.query(Service).filter(Service.id.in_({r.service_id for r in referrals}))}
+    today = clock.local_today()
+    return [(r, names.get(r.service_id, ""), services.is_overdue(r, today)) for r in referrals]
+
+
+__all__ = ["WaitingReferral", "register"]

@@ -1,0 +1,333 @@
+"""Admin screens. Each request: load (404) → act through services → one commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+from werkzeug.wrappers import Response
+
+from casework.admin import services
+from casework.admin.forms import (
+    NewUserForm,
+    OrganisationForm,
+    UserAccessForm,
+    UserDetailsForm,
+    fill_choices,
+)
+from casework.audit import AuditEvent
+from casework.auth.forms import ActionForm
+from casework.auth.models import User
+from casework.directory.models import Organisation
+from casework.policy import allow
+from casework.runtime import db_session
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+AUDIT_PAGE_SIZE = 50
+
+ACCOUNT_ERRORS = {
+    "unknown_role": _l("Choose a role from the list."),
+    "unknown_locale": _l("Choose a language from the list."),
+    "bad_username": _l("Use letters, digits, dot, dash or underscore only."),
+    "username_taken": _l("This username is already taken."),
+    "provider_needs_organisation": _l("A service provider account needs its organisation."),
+    "not_yourself": _l("You cannot remove your own access. Ask another administrator."),
+    "last_admin": _l("This is the last active administrator. Make another one first."),
+    "unknown_kind": _l("Choose a kind from the list."),
+    "name_required": _l("Enter a name."),
+}
+
+
+def _me() -> User:
+    return current_user._get_current_object()
+
+
+def _organisation_choices() -> list[tuple[str, str]]:
+    rows = db_session().execute(select(Organisation.id, Organisation.name).order_by(Organisation.name))
+    return [(row.id, row.name) for row in rows]
+
+
+def _user_or_404(user_id: str) -> User:
+    user = db_session().get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+# --- users -------------------------------------------------------------------------
+
+
+@bp.route("/users")
+@allow("admin")
+def users() -> str:
+    rows = db_session().scalars(select(User).order_by(User.active.desc(), User.username)).all()
+    return render_template("admin/users.html", users=rows)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@allow("admin")
+def user_new() -> str:
+    form = NewUserForm()
+    fill_choices(form, _organisation_choices())
+    if form.validate_on_submit():
+        db = db_session()
+        password = services.one_time_password()
+        try:
+            user = services.create_account(
+                db, _me(), username=form.username.data, display_name=form.display_name.data,
+                role=form.role.data, password=password, organisation_id=form.organisation_id.data or None,
+                work_phone=form.work_phone.data, locale=form.locale.data,
+            )
+        except services.AccountError as exc:
+            _attach_error(form, exc.code)
+            return render_template("admin/user_new.html", form=form)
+        db.commit()
+        # Shown once, in this response only: never flashed (the cookie), logged or stored.
+        return render_template("admin/one_time_password.html", user=user, password=password, created=True)
+    return render_template("admin/user_new.html", form=form)
+
+
+def _attach_error(form: object, code: str) -> None:
+    field_for = {"username_taken": "username", "bad_username": "username",
+                 "provider_needs_organisation": "organisation_id", "unknown_role": "role",
+                 "last_admin": "role", "not_yourself": "role", "unknown_kind": "kind",
+                 "name_required": "name", "unknown_locale": "locale"}
+    field = getattr(form, field_for.get(code, ""), None)
+    if field is not None:
+        field.errors = [*field.errors, str(ACCOUNT_ERRORS[code])]
+    else:
+        flash(str(ACCOUNT_ERRORS[code]), "error")
+
+
+def _user_page(user: User, details: UserDetailsForm | None = None,
+               access: UserAccessForm | None = None, status: int = 200) -> tuple[str, int]:
+    details = details or UserDetailsForm(obj=user, formdata=None)
+    access = access or UserAccessForm(obj=user, formdata=None)
+    fill_choices(access, _organisation_choices())
+    if access.organisation_id.data is None:
+        access.organisation_id.data = ""
+    return render_template("admin/user.html", user=user, details=details, access=access,
+                           action_form=ActionForm()), status
+
+
+@bp.route("/users/<user_id>")
+@allow("admin")
+def user(user_id: str) -> tuple[str, int]:
+    return _user_page(_user_or_404(user_id))
+
+
+@bp.route("/users/<user_id>/details", methods=["POST"])
+@allow("admin")
+def user_details(user_id: str) -> Response | tuple[str, int]:
+    user = _user_or_404(user_id)
+    form = UserDetailsForm()
+    if not form.validate_on_submit():
+        return _user_page(user, details=form)
+    db = db_session()
+    try:
+        services.update_details(db, _me(), user, display_name=form.display_name.data,
+                                work_phone=form.work_phone.data, locale=form.locale.data)
+    except services.AccountError as exc:
+        _attach_error(form, exc.code)
+        return _user_page(user, details=form)
+    db.commit()
+    flash(_("Saved."), "success")
+    return redirect(url_for("admin.user", user_id=user.id))
+
+
+@bp.route("/users/<user_id>/access", methods=["POST"])
+@allow("admin")
+def user_access(user_id: str) -> Response | tuple[str, int]:
+    user = _user_or_404(user_id)
+    form = UserAccessForm()
+    fill_choices(form, _organisation_choices())
+    if not form.validate_on_submit():
+        return _user_page(user, access=form)
+    db = db_session()
+    try:
+        changed = services.change_access(db, _me(), user, role=form.role.data,
+                                         organisation_id=form.organisation_id.data or None)
+    except services.AccountError as exc:
+        db.rollback()
+        _attach_error(form, exc.code)
+        return _user_page(user, access=form)
+    db.commit()
+    if changed:
+        flash(_("Access changed. The person was signed out everywhere."), "success")
+    return redirect(url_for("admin.user", user_id=user.id))
+
+
+def _account_action(user_id: str, act: str) -> Response | str | tuple[str, int]:
+    user = _user_or_404(user_id)
+    db = db_session()
+    password = None
+    try:
+        if act == "deactivate":
+            services.deactivate(db, _me(), user)
+            message = _("The account is deactivated and signed out everywhere.")
+        elif act == "reactivate":
+            services.reactivate(db, _me(), user)
+            message = _("The account is active again.")
+        elif act == "second_factor":
+            services.reset_second_factor(db, _me(), user)
+            message = _("The second factor was removed. The person sets up a new one at the next sign-in.")
+        elif act == "sessions":
+            services.revoke_sessions(db, _me(), user)
+            message = _("The person was signed out everywhere.")
+        else:
+            password = services.reset_password(db, _me(), user)
+            message = ""
+    except services.AccountError as exc:
+        db.rollback()
+        flash(str(ACCOUNT_ERRORS[exc.code]), "error")
+        return redirect(url_for("admin.user", user_id=user_id))
+    db.commit()
+    if password is not None:
+        return render_template("admin/one_time_password.html", user=user, password=password, created=False)
+    flash(message, "success")
+    return redirect(url_for("admin.user", user_id=user.id))
+
+
+@bp.route("/users/<user_id>/deactivate", methods=["POST"])
+@allow("admin")
+def user_deactivate(user_id: str) -> Response | str | tuple[str, int]:
+    return _account_action(user_id, "deactivate")
+
+
+@bp.route("/users/<user_id>/reactivate", methods=["POST"])
+@allow("admin")
+def user_reactivate(user_id: str) -> Response | str | tuple[str, int]:
+    return _account_action(user_id, "reactivate")
+
+
+@bp.route("/users/<user_id>/password", methods=["POST"])
+@allow("admin")
+def user_reset_password(user_id: str) -> Response | str | tuple[str, int]:
+    return _account_action(user_id, "password")
+
+
+@bp.route("/users/<user_id>/second-factor", methods=["POST"])
+@allow("admin")
+def user_reset_second_factor(user_id: str) -> Response | str | tuple[str, int]:
+    return _account_action(user_id, "second_factor")
+
+
+@bp.route("/users/<user_id>/sessions", methods=["POST"])
+@allow("admin")
+def user_revoke_sessions(user_id: str) -> Response | str | tuple[str, int]:
+    return _account_action(user_id, "sessions")
+
+
+# --- organisations -----------------------------------------------------------------
+
+
+@bp.route("/organisations")
+@allow("admin")
+def organisations() -> str:
+    db = db_session()
+    staff = (select(User.organisation_id, func.count().label("n"))
+             .where(User.organisation_id.is_not(None)).group_by(User.organisation_id).subquery())
+    rows = db.execute(
+        select(Organisation, func.coalesce(staff.c.n, 0))
+        .outerjoin(staff, staff.c.organisation_id == Organisation.id)
+        .order_by(Organisation.name)
+    ).all()
+    return render_template("admin/organisations.html", rows=rows)
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+@allow("admin")
+def organisation_new() -> Response | str:
+    return _organisation_form(None)
+
+
+@bp.route("/organisations/<organisation_id>", methods=["GET", "POST"])
+@allow("admin")
+def organisation_edit(organisation_id: str) -> Response | str:
+    organisation = db_session().get(Organisation, organisation_id)
+    if organisation is None:
+        abort(404)
+    return _organisation_form(organisation)
+
+
+def _organisation_form(organisation: Organisation | None) -> Response | str:
+    form = OrganisationForm(obj=organisation)
+    fill_choices(form, [])
+    if form.validate_on_submit():
+        db = db_session()
+        try:
+            services.save_organisation(db, _me(), organisation, name=form.name.data,
+                                       kind=form.kind.data, phone=form.phone.data)
+        except services.AccountError as exc:
+            _attach_error(form, exc.code)
+        else:
+            db.commit()
+            flash(_("Saved."), "success")
+            return redirect(url_for("admin.organisations"))
+    return render_template("admin/organisation_form.html", form=form, organisation=organisation)
+
+
+# --- audit log ---------------------------------------------------------------------
+
+
+@bp.route("/audit")
+@allow("admin")
+def audit() -> str:
+    """Newest first; action, actor, object type and id, time. Details are not shown."""
+    page = request.args.get("page", 1, type=int) or 1
+    page = max(page, 1)
+    db = db_session()
+    actor = aliased(User)
+    rows = db.execute(
+        select(AuditEvent.id, AuditEvent.occurred_at, AuditEvent.action, AuditEvent.actor_role,
+               AuditEvent.object_type, AuditEvent.object_id, actor.username)
+        .outerjoin(actor, actor.id == AuditEvent.actor_id)
+        .order_by(AuditEvent.id.desc())
+        .limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)
+    ).all()
+    events = [
+        {"id": r.id, "at": _parse_time(r.occurred_at), "action": r.action, "actor": r.username,
+         "actor_role": r.actor_role, "object_type": r.object_type, "object_id": r.object_id}
+        for r in rows[:AUDIT_PAGE_SIZE]
+    ]
+    return render_template("admin/audit.html", events=events, page=page,
+                           has_next=len(rows) > AUDIT_PAGE_SIZE)
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=None) if moment.tzinfo else moment
+
+
+# --- keys --------------------------------------------------------------------------
+
+
+@bp.route("/keys")
+@allow("admin")
+def keys() -> str:
+    """Key ids, the primary, how many values each encrypts, and the blind-index width. No key material."""
+    from casework.crypto.blind_index import bits_bounds
+    from casework.keyops import key_usage, rows_out_of_bound
+    from casework.runtime import runtime
+
+    state = runtime()
+    db = db_session()
+    usage = key_usage(db)
+    rows, within = rows_out_of_bound(db, state.settings.blind_index_bits)
+    low, high = bits_bounds(rows)
+    keyring = state.keyring
+    data_keys = [{"id": kid, "primary": kid == keyring.primary_id, "values": usage.get(kid, 0)}
+                 for kid in sorted(keyring.data_keys)]
+    missing = [{"id": kid, "values": usage[kid]} for kid in sorted(set(usage) - set(keyring.data_keys))]
+    return render_template("admin/keys.html", data_keys=data_keys, missing=missing,
+                           is_example=keyring.is_example, bits=state.settings.blind_index_bits,
+                           rows=rows, within=within or rows < 16, low=low, high=high)

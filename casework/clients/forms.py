@@ -1,0 +1,275 @@
+"""Forms of the clients area. Every message is ours, so it is translated (WTForms has no Vietnamese)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, Field, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import Optional, ValidationError
+
+from casework import clock, vocab
+from casework.crypto import canonical_uic
+
+ALIAS_MAX = 80
+PHONE_MAX = 20
+RESIDENCE_MAX = 200
+UIC_MAX = 40
+UIC_CANONICAL = (4, 24)
+NOTE_MAX = 4000
+NEED_NOTE_MAX = 1000
+FOLLOW_UP_MAX = 500
+OLDEST_AGE, YOUNGEST_AGE = 100, 10
+
+# Control characters, zero-width characters and bidirectional overrides: they hide or
+# reorder text on screen, so a stored value could read differently from what was typed.
+_HIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\ufff9-\ufffb]"
+)
+_LINE_BREAKS = re.compile("[\t\n\r\u2028\u2029]")
+_PHONE = re.compile(r"^\+?[0-9 ().-]{6,20}$")
+
+REQUIRED = _l("This field is required.")
+NOT_A_CHOICE = _l("Choose one of the options shown.")
+
+
+def tidy(value: Any) -> Any:
+    """NFC and trimmed; empty text becomes None."""
+    if not isinstance(value, str):
+        return value
+    value = unicodedata.normalize("NFC", value).strip()
+    return value or None
+
+
+class Text:
+    """Length and character checks for free text, with Vietnamese messages."""
+
+    def __init__(self, max_length: int, *, multiline: bool = False) -> None:
+        self.max_length = max_length
+        self.multiline = multiline
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        value = field.data or ""
+        if _HIDDEN.search(value) or (not self.multiline and _LINE_BREAKS.search(value)):
+            raise ValidationError(_l("Remove invisible or control characters (for example text "
+                                     "pasted from another app) and type the text again."))
+        if any(0xD800 <= ord(ch) <= 0xDFFF or unicodedata.category(ch) in ("Cn", "Co") for ch in value):
+            raise ValidationError(_l("This text contains characters that cannot be stored."))
+        if len(value) > self.max_length:
+            raise ValidationError(_l("Too long: at most %(n)d characters (you typed %(m)d).",
+                                     n=self.max_length, m=len(value)))
+
+
+class Required:
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        if field.data in (None, "", False):
+            raise ValidationError(REQUIRED)
+
+
+class Choice(SelectField):
+    def pre_validate(self, form: FlaskForm) -> None:
+        if self.data not in {value for value, _label in self.choices}:
+            raise ValidationError(NOT_A_CHOICE)
+
+
+class RadioChoice(RadioField):
+    def pre_validate(self, form: FlaskForm) -> None:
+        if self.data not in {value for value, _label in self.choices}:
+            raise ValidationError(NOT_A_CHOICE)
+
+
+class Day(DateField):
+    """A date (dd/mm/yyyy shown by the browser's date picker) with our own message."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or not valuelist[0]:
+            self.data = None
+            return
+        try:
+            self.data = datetime.strptime(valuelist[0].strip(), "%Y-%m-%d").date()
+        except ValueError:
+            self.data = None
+            raise ValueError(_l("Enter a real date.")) from None
+
+
+class NotInFuture:
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        if field.data and field.data > clock.local_today():
+            raise ValidationError(_l("This date cannot be in the future."))
+
+
+class NotTooOld:
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        if field.data and field.data < date(2000, 1, 1):
+            raise ValidationError(_l("Enter a real date."))
+
+
+def _choices(mapping: dict[str, Any]) -> list[tuple[str, Any]]:
+    return list(mapping.items())
+
+
+def check_birth_year(value: str | None) -> str | None:
+    """A problem message for a birth year, or None if it is plausible (or blank)."""
+    if not value:
+        return None
+    this_year = clock.local_today().year
+    if not (len(value) == 4 and value.isascii() and value.isdigit()):
+        return str(_l("Enter the birth year as four digits, for example 1998."))
+    if not this_year - OLDEST_AGE <= int(value) <= this_year - YOUNGEST_AGE:
+        return str(_l("This birth year is not possible for a client (between %(a)d and %(b)d).",
+                      a=this_year - OLDEST_AGE, b=this_year - YOUNGEST_AGE))
+    return None
+
+
+class ClientDetailsMixin:
+    """Fields shared by registration and correction."""
+
+    def validate_uic(self, field: Field) -> None:
+        if getattr(self, "uic_declined", None) is not None and self.uic_declined.data:
+            if field.data:
+                raise ValidationError(_l("Either enter the UIC or tick “declined”, not both."))
+            return
+        if not field.data:
+            raise ValidationError(_l("Enter the UIC, or tick “the client declined to give a UIC”."))
+        length = len(canonical_uic(field.data))
+        if not UIC_CANONICAL[0] <= length <= UIC_CANONICAL[1]:
+            raise ValidationError(_l("A UIC has between %(a)d and %(b)d letters and digits.",
+                                     a=UIC_CANONICAL[0], b=UIC_CANONICAL[1]))
+
+    def validate_birth_year(self, field: Field) -> None:
+        problem = check_birth_year(field.data)
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_phone(self, field: Field) -> None:
+        if field.data and not _PHONE.match(field.data):
+            raise ValidationError(_l("Enter a phone number with digits only, for example 0912 345 678."))
+
+
+def _details_fields() -> dict[str, Field]:
+    return {
+        "uic": StringField(_l("UIC"), filters=[tidy], validators=[Text(UIC_MAX)],
+                           render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
+        "uic_declined": BooleanField(_l("The client declined to give a UIC")),
+        "sex_gender": Choice(_l("Sex / gender"), choices=_choices(vocab.SEX_GENDER), default="undisclosed"),
+        "birth_year": StringField(_l("Birth year (optional)"), filters=[tidy], validators=[Text(4)],
+                                  render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": "4"}),
+        "age_band": Choice(_l("Age band, if the birth year is not known"),
+                           choices=_choices(vocab.AGE_BANDS), default="unknown"),
+        "outreach_source": Choice(_l("Where the client was reached"),
+                                  choices=_choices(vocab.OUTREACH_SOURCES), default="street"),
+        "contact_preference": Choice(_l("How the client wants to be contacted"),
+                                     choices=_choices(vocab.CONTACT_PREFERENCES), default="do_not_contact"),
+        "alias": StringField(_l("Name the client goes by (optional)"), filters=[tidy], validators=[Text(ALIAS_MAX)],
+                             render_kw={"autocomplete": "off"}),
+        "phone": StringField(_l("Phone (optional)"), filters=[tidy], validators=[Text(PHONE_MAX)],
+                             render_kw={"autocomplete": "off", "inputmode": "tel", "type": "tel"}),
+        "residence": StringField(_l("Where the client lives (optional, e.g. residential group)"), filters=[tidy],
+                                 validators=[Text(RESIDENCE_MAX)], render_kw={"autocomplete": "off"}),
+    }
+
+
+class RegisterForm(ClientDetailsMixin, FlaskForm):
+    consent_given = BooleanField(_l("The client agreed to be registered, after hearing what is kept and why"))
+    consent_method = RadioChoice(_l("How consent was given"), choices=_choices(vocab.CONSENT_METHODS),
+                                 default="verbal")
+    consent_date = Day(_l("Date of consent"), validators=[Required(), NotInFuture(), NotTooOld()],
+                       default=clock.local_today)
+    consent_share = BooleanField(_l("The client also agreed that referrals may share the minimum needed "
+                                    "with service providers"))
+    consent_contact = BooleanField(_l("The client also agreed to be contacted in the way chosen below"))
+    confirm_different = BooleanField(_l("I checked with the client: this is a different person, register them"))
+
+    def validate_consent_given(self, field: Field) -> None:
+        if not field.data:
+            raise ValidationError(_l("Without the client's consent to registration nothing can be stored."))
+
+
+class CorrectForm(ClientDetailsMixin, FlaskForm):
+    pass
+
+
+for _name, _field in _details_fields().items():
+    setattr(RegisterForm, _name, _field)
+for _name, _field in _details_fields().items():
+    setattr(CorrectForm, _name, _field)
+
+
+class FindForm(FlaskForm):
+    query = StringField(_l("Display code or UIC"), filters=[tidy], validators=[Required(), Text(UIC_MAX)],
+                        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"})
+
+
+class CoassignRequestForm(FlaskForm):
+    uic = HiddenField(filters=[tidy], validators=[Required(), Text(UIC_MAX)])
+
+
+class ConsentForm(FlaskForm):
+    purpose = Choice(_l("Purpose"), choices=_choices(vocab.CONSENT_PURPOSES))
+    method = RadioChoice(_l("How consent was given"), choices=_choices(vocab.CONSENT_METHODS), default="verbal")
+    given_on = Day(_l("Date of consent"), validators=[Required(), NotInFuture(), NotTooOld()],
+                   default=clock.local_today)
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(_l("Case note"), filters=[tidy], validators=[Required(), Text(NOTE_MAX, multiline=True)],
+                         render_kw={"rows": "4"})
+
+
+class FollowUpForm(FlaskForm):
+    due_on = Day(_l("Due date"), validators=[Required(), NotTooOld()])
+    description = StringField(_l("What to follow up (optional)"), filters=[tidy], validators=[Text(FOLLOW_UP_MAX)],
+                              render_kw={"autocomplete": "off"})
+
+
+class CloseForm(FlaskForm):
+    reason = RadioChoice(_l("Reason for closing"), choices=_choices(vocab.CLOSE_REASONS))
+
+
+class EraseForm(FlaskForm):
+    display_code = StringField(_l("Type the client's display code to confirm"), filters=[tidy],
+                               validators=[Required(), Text(20)],
+                               render_kw={"autocomplete": "off", "autocapitalize": "characters"})
+
+
+class ActionForm(FlaskForm):
+    """Only the CSRF token, for buttons that POST."""
+
+
+def assessment_form(data: dict[str, Any] | None = None) -> FlaskForm:
+    """A form with one level and one note per need domain, plus date and eligibility."""
+
+    class AssessmentForm(FlaskForm):
+        assessed_on = Day(_l("Date of assessment"), validators=[Required(), NotInFuture(), NotTooOld()],
+                          default=clock.local_today)
+        eligible = BooleanField(_l("I attest that the client meets the programme's eligibility criteria"))
+
+    for code, (label, _group) in vocab.NEED_DOMAINS.items():
+        setattr(AssessmentForm, f"level_{code}", RadioChoice(label, choices=_choices(vocab.NEED_LEVELS),
+                                                             default="none"))
+        setattr(AssessmentForm, f"note_{code}", TextAreaField(
+            _l("Note (optional)"), filters=[tidy], validators=[Optional(), Text(NEED_NOTE_MAX, multiline=True)],
+            render_kw={"rows": "2"}))
+    return AssessmentForm(data=data)
+
+
+class ReassignCaseloadForm(FlaskForm):
+    from_user = Choice(_l("Move every client of"), choices=[])
+    to_user = Choice(_l("To"), choices=[])
+
+
+class ReassignClientForm(FlaskForm):
+    display_code = StringField(_l("Client display code"), filters=[tidy], validators=[Required(), Text(20)],
+                               render_kw={"autocomplete": "off", "autocapitalize": "characters"})
+    client_to = Choice(_l("To"), choices=[])
+
+
+def is_post() -> bool:
+    from flask import request
+
+    return request.method == "POST"

@@ -1,0 +1,624 @@
+"""Operations on clients. Each one changes data and writes its audit entry in the
+caller's transaction; the view (or CLI) commits once.
+
+Audit details hold codes, counts and field names only, never a stored value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, union_all
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from casework import clock, codes, vocab
+from casework.audit import AuditEvent, record
+from casework.auth.models import User
+from casework.clients import storage
+from casework.clients.models import (
+    Assessment,
+    AssessmentNeed,
+    CaseNote,
+    Client,
+    ClientAssignment,
+    Consent,
+    FollowUp,
+)
+from casework.errors import CaseworkError
+from casework.policy.clients import caseload_filter
+
+MINOR_AGE = 18
+ENCRYPTED_DETAILS = ("uic", "alias", "phone", "birth_year", "residence")
+PLAIN_DETAILS = ("sex_gender", "age_band", "outreach_source", "contact_preference")
+
+
+class ClientError(CaseworkError):
+    """An operation refused for a reason the user can act on; ``code`` picks the message."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _audit(session: Session, action: str, actor: User | None, client_id: str | None, **details: Any) -> None:
+    record(session, action, actor_id=actor.id if actor else None,
+           actor_role=actor.role if actor else "system", object_type="client", object_id=client_id,
+           details=details)
+
+
+# --- age -------------------------------------------------------------------------------
+
+
+def age_band_for(birth_year: int, today: date) -> str:
+    """The aggregate band for an age computed from the birth year alone (DESIGN.md §2)."""
+    age = today.year - birth_year
+    if age < MINOR_AGE:
+        return "lt18"
+    for band, upper in (("18-24", 24), ("25-34", 34), ("35-49", 49)):
+        if age <= upper:
+            return band
+    return "50+"
+
+
+def _apply_age(client: Client, birth_year: str | None, chosen_band: str) -> None:
+    """Age band from the birth year when known, else the band the worker chose."""
+    client.birth_year = birth_year
+    band = age_band_for(int(birth_year), clock.local_today()) if birth_year else chosen_band
+    client.age_band = band if band in vocab.AGE_BANDS else "unknown"
+    client.is_minor = client.age_band == "lt18"
+
+
+def refresh_age_band(session: Session, actor: User, client: Client) -> None:
+    """Bands come from the birth year and move with time: a 17-year-old turns 18. Kept current
+    whenever the case worker opens the record (the change is audited, never the year)."""
+    if client.birth_year is None:
+        return
+    band = age_band_for(int(client.birth_year), clock.local_today())
+    if band != client.age_band:
+        client.age_band, client.is_minor = band, band == "lt18"
+        _audit(session, "client.age_band_updated", actor, client.id, age_band=band)
+
+
+# --- consent ---------------------------------------------------------------------------
+
+
+def current_consents(session: Session, client_id: str) -> dict[str, Consent | None]:
+    """The latest consent row per purpose (None if never given)."""
+    rows = session.scalars(
+        select(Consent).where(Consent.client_id == client_id).order_by(Consent.given_on, Consent.created_at)
+    ).all()
+    latest: dict[str, Consent | None] = dict.fromkeys(vocab.CONSENT_PURPOSES)
+    for row in rows:
+        latest[row.purpose] = row
+    return latest
+
+
+def consent_active(session: Session, client_id: str, purpose: str) -> bool:
+    row = current_consents(session, client_id).get(purpose)
+    return row is not None and row.withdrawn_on is None
+
+
+def can_refer(session: Session, client: Client) -> bool:
+    """A new referral is allowed: open case, registration and sharing consents both active."""
+    if client.status != "open":
+        return False
+    consents = current_consents(session, client.id)
+    return all(
+        consents[p] is not None and consents[p].withdrawn_on is None  # type: ignore[union-attr]
+        for p in ("registration", "share_with_provider")
+    )
+
+
+def can_contact(session: Session, client: Client) -> bool:
+    """Contact is allowed: registration and contact consents active and no do-not-contact preference."""
+    consents = current_consents(session, client.id)
+    active = all(consents[p] is not None and consents[p].withdrawn_on is None  # type: ignore[union-attr]
+                 for p in ("registration", "contact"))
+    return active and client.contact_preference != "do_not_contact"
+
+
+def record_consent(session: Session, actor: User, client: Client, *, purpose: str, method: str,
+                   given_on: date) -> Consent:
+    if purpose not in vocab.CONSENT_PURPOSES or method not in vocab.CONSENT_METHODS:
+        raise ClientError("bad_consent")
+    if purpose != "registration" and not consent_active(session, client.id, "registration"):
+        raise ClientError("registration_consent_needed")
+    consent = Consent(client_id=client.id, purpose=purpose, method=method, given_on=given_on,
+                      recorded_by=actor.id)
+    session.add(consent)
+    session.flush()
+    _audit(session, "client.consent_recorded", actor, client.id, purpose=purpose, method=method)
+    return consent
+
+
+def withdraw_consent(session: Session, actor: User, client: Client, consent: Consent) -> None:
+    """Withdraw one consent; withdrawing registration withdraws the others too."""
+    if consent.client_id != client.id or consent.withdrawn_on is not None:
+        raise ClientError("consent_not_active")
+    today = clock.local_today()
+    withdrawn = [consent]
+    if consent.purpose == "registration":
+        for other in current_consents(session, client.id).values():
+            if other is not None and other.withdrawn_on is None and other is not consent:
+                withdrawn.append(other)
+    for row in withdrawn:
+        row.withdrawn_on = today
+        row.withdrawn_by = actor.id
+    _audit(session, "client.consent_withdrawn", actor, client.id, purposes=sorted(r.purpose for r in withdrawn))
+
+
+# --- registration -------------------------------------------------------------------------
+
+
+@dataclass
+class Registration:
+    """What the registration form collected (values already validated)."""
+
+    consent_method: str
+    consent_date: date
+    uic: str | None
+    sex_gender: str
+    birth_year: str | None
+    age_band: str
+    outreach_source: str
+    contact_preference: str
+    alias: str | None = None
+    phone: str | None = None
+    residence: str | None = None
+    share_consent: bool = False
+    contact_consent: bool = False
+
+
+def register_client(session: Session, actor: User, data: Registration, *, overrode_match: bool = False) -> Client:
+    """Registration consent first, then the record: nothing is stored without consent."""
+    if data.consent_method not in vocab.CONSENT_METHODS or data.consent_date is None:
+        raise ClientError("consent_needed")
+    client = storage.new_client(
+        session, owner_id=actor.id, uic=data.uic, sex_gender=data.sex_gender,
+        outreach_source=data.outreach_source, contact_preference=data.contact_preference,
+        registered_at=clock.utcnow(), status="open",
+    )
+    session.flush()
+    _apply_age(client, data.birth_year, data.age_band)
+    client.alias = data.alias
+    client.phone = data.phone
+    client.residence = data.residence
+    purposes = ["registration"] + ["share_with_provider"] * data.share_consent + ["contact"] * data.contact_consent
+    for purpose in purposes:
+        session.add(Consent(client_id=client.id, purpose=purpose, method=data.consent_method,
+                            given_on=data.consent_date, recorded_by=actor.id))
+    session.flush()
+    _audit(session, "client.registered", actor, client.id, consent_method=data.consent_method, consents=purposes,
+           uic_declined=client.uic_declined, is_minor=client.is_minor, uic_match_overridden=overrode_match)
+    return client
+
+
+def request_coassignment(session: Session, actor: User, client_ids: list[str]) -> int:
+    """Ask an admin to co-assign the actor to clients found by UIC in other caseloads."""
+    for client_id in client_ids:
+        _audit(session, "client.coassign_requested", actor, client_id)
+    return len(client_ids)
+
+
+# --- correction ---------------------------------------------------------------------------
+
+
+def correct_client(session: Session, actor: User, client: Client, values: dict[str, Any]) -> list[str]:
+    """Apply corrections; returns the names of the fields that changed (old values are never logged)."""
+    changed: list[str] = []
+    new_uic = None if values.get("uic_declined") else values.get("uic")
+    if (storage.canonical_uic(new_uic) if new_uic else None) != client.uic:
+        storage.set_uic(session, client, new_uic)
+        changed.append("uic")
+    for name in ("alias", "phone", "residence"):
+        if values.get(name) != getattr(client, name):
+            setattr(client, name, values.get(name))
+            changed.append(name)
+    for name in ("sex_gender", "outreach_source", "contact_preference"):
+        if values.get(name) != getattr(client, name):
+            setattr(client, name, values[name])
+            changed.append(name)
+    before = (client.birth_year, client.age_band)
+    _apply_age(client, values.get("birth_year"), values.get("age_band", client.age_band))
+    if before[0] != client.birth_year:
+        changed.append("birth_year")
+    if before[1] != client.age_band:
+        changed.append("age_band")
+    if changed:
+        _audit(session, "client.corrected", actor, client.id, fields=sorted(changed))
+    return changed
+
+
+# --- assessments, notes, follow-ups ----------------------------------------------------------
+
+
+def _require_active(session: Session, client: Client) -> None:
+    if client.status != "open":
+        raise ClientError("closed")
+    if not consent_active(session, client.id, "registration"):
+        raise ClientError("registration_consent_withdrawn")
+
+
+def add_assessment(session: Session, actor: User, client: Client, *, assessed_on: date, eligible: bool,
+                   needs: dict[str, tuple[str, str | None]]) -> Assessment:
+    """A new dated assessment covering every need domain; earlier ones stay as history."""
+    _require_active(session, client)
+    if set(needs) != set(vocab.NEED_DOMAINS) or any(lv not in vocab.NEED_LEVELS for lv, _ in needs.values()):
+        raise ClientError("bad_assessment")
+    assessment = Assessment(client_id=client.id, assessed_on=assessed_on, assessed_by=actor.id,
+                            eligible=eligible, created_at=clock.utcnow())
+    session.add(assessment)
+    session.flush()
+    for domain, (level, note) in needs.items():
+        need = AssessmentNeed(assessment_id=assessment.id, domain=domain, level=level)
+        need.note = note
+        assessment.needs.append(need)
+    session.flush()
+    _audit(session, "client.assessed", actor, client.id, assessment_id=assessment.id, eligible=eligible,
+           needs=sorted(d for d, (lv, _) in needs.items() if lv != "none"))
+    return assessment
+
+
+def latest_assessment(session: Session, client_id: str) -> Assessment | None:
+    return session.scalars(
+        select(Assessment).where(Assessment.client_id == client_id)
+        .order_by(Assessment.assessed_on.desc(), Assessment.created_at.desc()).limit(1)
+    ).first()
+
+
+def assessments(session: Session, client_id: str) -> list[Assessment]:
+    return list(session.scalars(
+        select(Assessment).where(Assessment.client_id == client_id)
+        .order_by(Assessment.assessed_on.desc(), Assessment.created_at.desc())
+    ))
+
+
+def add_note(session: Session, actor: User, client: Client, body: str) -> CaseNote:
+    _require_active(session, client)
+    note = CaseNote(client_id=client.id, author_id=actor.id, created_at=clock.utcnow())
+    note.body = body
+    session.add(note)
+    session.flush()
+    _audit(session, "client.note_added", actor, client.id, note_id=note.id)
+    return note
+
+
+def add_follow_up(session: Session, actor: User, client: Client, *, due_on: date,
+                  description: str | None) -> FollowUp:
+    _require_active(session, client)
+    follow_up = FollowUp(client_id=client.id, created_by=actor.id, due_on=due_on, created_at=clock.utcnow())
+    follow_up.description = description
+    session.add(follow_up)
+    session.flush()
+    _audit(session, "client.follow_up_added", actor, client.id, follow_up_id=follow_up.id)
+    return follow_up
+
+
+def complete_follow_up(session: Session, actor: User, client: Client, follow_up: FollowUp) -> None:
+    if follow_up.client_id != client.id or follow_up.done_at is not None:
+        raise ClientError("follow_up_done")
+    follow_up.done_at = clock.utcnow()
+    follow_up.done_by = actor.id
+    _audit(session, "client.follow_up_done", actor, client.id, follow_up_id=follow_up.id)
+
+
+# --- close, reopen ----------------------------------------------------------------------------
+
+
+def close_client(session: Session, actor: User, client: Client, reason: str) -> None:
+    if client.status != "open":
+        raise ClientError("already_closed")
+    if reason not in vocab.CLOSE_REASONS:
+        raise ClientError("bad_reason")
+    client.status, client.close_reason, client.closed_at = "closed", reason, clock.utcnow()
+    _audit(session, "client.closed", actor, client.id, reason=reason)
+
+
+def reopen_client(session: Session, actor: User, client: Client) -> None:
+    if client.status != "closed":
+        raise ClientError("already_open")
+    if not consent_active(session, client.id, "registration"):
+        raise ClientError("registration_consent_withdrawn")
+    client.status, client.close_reason, client.closed_at = "open", None, None
+    _audit(session, "client.reopened", actor, client.id)
+
+
+# --- erasure ------------------------------------------------------------------------------------
+
+
+def erase_client(session: Session, client_id: str, *, actor: User | None, reason: str) -> None:
+    """Hard-delete the client and everything that hangs off it (ON DELETE CASCADE).
+
+    Only an audit event remains, holding the client's random id and the reason
+    code. On SQLite every connection zeroes freed pages (``secure_delete`` in
+    casework.db) so the ciphertext does not linger in the file; call
+    ``compact_after_erasure`` after the commit to flush the write-ahead log as well.
+    """
+    for obj in list(session):  # loaded rows of this client must not be flushed back
+        if isinstance(obj, _CLIENT_ROWS):
+            session.expunge(obj)
+    session.execute(delete(Client).where(Client.id == client_id))
+    _audit(session, "client.erased", actor, client_id, reason=reason)
+
+
+_CLIENT_ROWS = (Client, ClientAssignment, Consent, Assessment, AssessmentNeed, CaseNote, FollowUp)
+
+
+def compact_after_erasure(engine: Engine) -> None:
+    """SQLite: copy the WAL into the database and truncate it, so erased pages leave the log."""
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.close()
+    finally:
+        raw.close()
+
+
+# --- views and access history -----------------------------------------------------------------------
+
+
+def record_view(session: Session, actor: User, client: Client, page: str) -> None:
+    _audit(session, "client.viewed", actor, client.id, page=page)
+
+
+@dataclass
+class AccessEntry:
+    at: datetime
+    action: str
+    actor_name: str | None
+    actor_role: str | None
+
+
+def access_history(session: Session, client_id: str, limit: int = 50) -> list[AccessEntry]:
+    """Who read or changed the record, newest first, from the audit log."""
+    rows = session.execute(
+        select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.actor_role, User.display_name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(AuditEvent.object_type == "client", AuditEvent.object_id == client_id)
+        .order_by(AuditEvent.id.desc()).limit(limit)
+    ).all()
+    return [AccessEntry(datetime.strptime(r.occurred_at, "%Y-%m-%dT%H:%M:%S.%fZ"), r.action, r.display_name,
+                        r.actor_role) for r in rows]
+
+
+# --- caseload -------------------------------------------------------------------------------------
+
+
+@dataclass
+class CaseloadRow:
+    client: Client
+    open_needs: list[tuple[str, str]]
+    last_contact: datetime | None
+    co_assigned: bool
+
+
+def caseload(session: Session, user: User) -> list[CaseloadRow]:
+    """The user's clients, open first, with current needs and last contact (a few queries, no decryption)."""
+    clients = list(session.scalars(
+        select(Client).where(caseload_filter(user.id))
+        .order_by(Client.status.desc(), Client.registered_at.desc())
+    ))
+    ids = [c.id for c in clients]
+    needs = open_needs(session, ids)
+    contacts = last_contacts(session, ids)
+    return [CaseloadRow(c, needs.get(c.id, []), contacts.get(c.id), c.owner_id != user.id) for c in clients]
+
+
+def open_needs(session: Session, client_ids: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """Needs at level some/urgent in each client's latest assessment, urgent first."""
+    if not client_ids:
+        return {}
+    ranked = select(
+        Assessment.id, Assessment.client_id,
+        func.row_number().over(partition_by=Assessment.client_id,
+                               order_by=(Assessment.assessed_on.desc(), Assessment.created_at.desc())).label("n"),
+    ).where(Assessment.client_id.in_(client_ids)).subquery()
+    rows = session.execute(
+        select(ranked.c.client_id, AssessmentNeed.domain, AssessmentNeed.level)
+        .join(AssessmentNeed, AssessmentNeed.assessment_id == ranked.c.id)
+        .where(ranked.c.n == 1, AssessmentNeed.level != "none")
+    ).all()
+    found: dict[str, list[tuple[str, str]]] = {}
+    for client_id, domain, level in rows:
+        found.setdefault(client_id, []).append((domain, level))
+    order = list(vocab.NEED_DOMAINS)
+    for items in found.values():
+        items.sort(key=lambda item: (item[1] != "urgent", order.index(item[0]) if item[0] in order else 99))
+    return found
+
+
+def last_contacts(session: Session, client_ids: list[str]) -> dict[str, datetime]:
+    """The latest note, assessment or completed follow-up per client."""
+    if not client_ids:
+        return {}
+    events = union_all(
+        select(CaseNote.client_id.label("cid"), CaseNote.created_at.label("at"))
+        .where(CaseNote.client_id.in_(client_ids)),
+        select(Assessment.client_id, Assessment.created_at).where(Assessment.client_id.in_(client_ids)),
+        select(FollowUp.client_id, FollowUp.done_at)
+        .where(FollowUp.client_id.in_(client_ids), FollowUp.done_at.is_not(None)),
+    ).subquery()
+    rows = session.execute(select(events.c.cid, func.max(events.c.at)).group_by(events.c.cid)).all()
+    return {cid: at for cid, at in rows if at is not None}
+
+
+def overdue_follow_ups(session: Session, user: User) -> list[tuple[FollowUp, Client]]:
+    today = clock.local_today()
+    return list(session.execute(
+        select(FollowUp, Client).join(Client, Client.id == FollowUp.client_id)
+        .where(caseload_filter(user.id), FollowUp.done_at.is_(None), FollowUp.due_on < today,
+               Client.status == "open")
+        .order_by(FollowUp.due_on)
+    ).all())
+
+
+def find_in_caseload(session: Session, user: User, query: str) -> tuple[Client | None, int]:
+    """By display code, else by UIC: (the client in the caseload or None, matches outside it)."""
+    code = normalise_display_code(query)
+    if code is not None:
+        client = session.scalars(select(Client).where(Client.display_code == code, caseload_filter(user.id))).first()
+        if client is not None:
+            return client, 0
+    ids = storage.find_ids_by_uic(session, query)
+    if not ids:
+        return None, 0
+    mine = session.scalars(select(Client).where(Client.id.in_(ids), caseload_filter(user.id))).first()
+    return mine, len(ids) - (1 if mine is not None else 0)
+
+
+def normalise_display_code(raw: str) -> str | None:
+    """``kh 7q2k 9xdm``, ``KH7Q2K9XDM`` or ``KH-7Q2K-9XDO`` → ``KH-7Q2K-9XD0`` (Crockford reading); else None."""
+    text = "".join(ch for ch in raw.upper() if ch.isalnum())
+    if not (text.startswith("KH") and len(text) == 10 and text.isascii()):
+        return None
+    body = text[2:].translate(str.maketrans("OIL", "011"))
+    if any(ch not in codes.ALPHABET for ch in body):
+        return None
+    return f"KH-{body[:4]}-{body[4:]}"
+
+
+# --- admin: moving caseloads (display codes and counts only) ------------------------------------
+
+
+def collaborators(session: Session) -> list[tuple[User, int]]:
+    """Active and inactive collaborators with the number of clients each owns."""
+    counts = {owner: n for owner, n in session.execute(select(Client.owner_id, func.count())
+                                                        .group_by(Client.owner_id))}
+    users = session.scalars(select(User).where(User.role == "collaborator").order_by(User.display_name))
+    return [(u, counts.get(u.id, 0)) for u in users]
+
+
+def _collaborator(session: Session, user_id: str) -> User:
+    user = session.get(User, user_id)
+    if user is None or user.role != "collaborator":
+        raise ClientError("not_a_collaborator")
+    return user
+
+
+def reassign_caseload(session: Session, actor: User, from_id: str, to_id: str) -> int:
+    """Move every client owned by one collaborator to another; returns how many moved."""
+    source, target = _collaborator(session, from_id), _collaborator(session, to_id)
+    if source.id == target.id:
+        raise ClientError("same_collaborator")
+    if not target.active:
+        raise ClientError("inactive_collaborator")
+    moved = list(session.scalars(select(Client).where(Client.owner_id == source.id)))
+    for client in moved:
+        _move(session, client, target)
+    record(session, "client.caseload_reassigned", actor_id=actor.id, actor_role=actor.role,
+           object_type="user", object_id=source.id, details={"to_user": target.id, "count": len(moved)})
+    for client in moved:
+        _audit(session, "client.reassigned", actor, client.id, to_user=target.id, from_user=source.id)
+    return len(moved)
+
+
+def _move(session: Session, client: Client, target: User) -> None:
+    client.owner_id = target.id
+    session.execute(delete(ClientAssignment).where(ClientAssignment.client_id == client.id,
+                                                   ClientAssignment.user_id == target.id))
+
+
+def reassign_one(session: Session, actor: User, display_code: str, to_id: str) -> Client:
+    target = _collaborator(session, to_id)
+    if not target.active:
+        raise ClientError("inactive_collaborator")
+    client = session.scalars(select(Client).where(Client.display_code == display_code.strip().upper())).first()
+    if client is None:
+        raise ClientError("no_such_code")
+    if client.owner_id == target.id:
+        raise ClientError("same_collaborator")
+    source = client.owner_id
+    _move(session, client, target)
+    _audit(session, "client.reassigned", actor, client.id, to_user=target.id, from_user=source)
+    return client
+
+
+@dataclass
+class CoassignRequest:
+    event_id: int
+    occurred_at: str
+    client_id: str
+    display_code: str
+    requester: User
+
+
+def pending_coassign_requests(session: Session, limit: int = 50) -> list[CoassignRequest]:
+    """Requests from the audit log that are not granted yet (and whose client still exists)."""
+    rows = session.execute(
+        select(AuditEvent.id, AuditEvent.occurred_at, AuditEvent.object_id, AuditEvent.actor_id)
+        .where(AuditEvent.action == "client.coassign_requested").order_by(AuditEvent.id.desc()).limit(500)
+    ).all()
+    found: list[CoassignRequest] = []
+    seen: set[tuple[str, str]] = set()
+    for event_id, at, client_id, actor_id in rows:
+        if (client_id, actor_id) in seen:
+            continue
+        seen.add((client_id, actor_id))
+        client, user = session.get(Client, client_id), session.get(User, actor_id)
+        if client is None or user is None or not user.active or client.owner_id == user.id:
+            continue
+        if any(a.user_id == user.id for a in client.co_assignees):
+            continue
+        found.append(CoassignRequest(event_id, at, client.id, client.display_code, user))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def grant_coassignment(session: Session, actor: User, event_id: int) -> CoassignRequest:
+    request = next((r for r in pending_coassign_requests(session, limit=500) if r.event_id == event_id), None)
+    if request is None:
+        raise ClientError("no_such_request")
+    session.add(ClientAssignment(client_id=request.client_id, user_id=request.requester.id))
+    _audit(session, "client.coassigned", actor, request.client_id, user=request.requester.id)
+    return request
+
+
+# --- access sheet (client rights) -------------------------------------------------------------------
+
+
+@dataclass
+class AccessSheet:
+    """Every row held about one client, for the printable access-request sheet."""
+
+    consents: list[Consent]
+    assessments: list[Assessment]
+    notes: list[CaseNote]
+    follow_ups: list[FollowUp]
+    assignments: list[ClientAssignment]
+    referrals: list[Any]
+    user_ids: list[str]
+
+
+def access_sheet(session: Session, client: Client) -> AccessSheet:
+    consents = list(session.scalars(select(Consent).where(Consent.client_id == client.id)
+                                    .order_by(Consent.given_on, Consent.created_at)))
+    notes = list(session.scalars(select(CaseNote).where(CaseNote.client_id == client.id)
+                                 .order_by(CaseNote.created_at)))
+    follow_ups = list(session.scalars(select(FollowUp).where(FollowUp.client_id == client.id)
+                                      .order_by(FollowUp.due_on)))
+    history = assessments(session, client.id)
+    referrals = client_referrals(session, client.id)
+    users = {client.owner_id, *(a.user_id for a in client.co_assignees)}
+    users |= {c.recorded_by for c in consents} | {c.withdrawn_by for c in consents if c.withdrawn_by}
+    users |= {a.assessed_by for a in history} | {n.author_id for n in notes}
+    users |= {f.created_by for f in follow_ups} | {f.done_by for f in follow_ups if f.done_by}
+    users |= {r.referred_by for r, _ in referrals}
+    return AccessSheet(consents, history, notes, follow_ups, list(client.co_assignees), referrals, sorted(users))
+
+
+def client_referrals(session: Session, client_id: str) -> list[tuple[Any, str]]:
+    """(referral, service name) rows for the client, oldest first."""
+    from casework.directory.models import Service
+    from casework.referrals.models import Referral
+
+    return list(session.execute(
+        select(Referral, Service.name).join(Service, Service.id == Referral.service_id)
+        .where(Referral.client_id == client_id).order_by(Referral.created_at)
+    ).all())

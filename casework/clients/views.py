@@ -1,0 +1,451 @@
+"""Collaborator screens. Each request: load (404) → check access (404, see policy.clients)
+→ act → audit → one commit. The UIC only ever travels in POST bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from casework import clock, vocab
+from casework.audit import record
+from casework.auth.models import User
+from casework.clients import forms, services, storage
+from casework.clients.models import CaseNote, Client, Consent, FollowUp
+from casework.policy import allow
+from casework.policy.clients import can_access_client, in_caseload, is_owner
+from casework.runtime import db_session, runtime
+
+bp = Blueprint("clients", __name__, url_prefix="/clients")
+
+REFUSALS = {
+    "closed": _l("The case is closed. Reopen it first."),
+    "registration_consent_withdrawn": _l("Registration consent was withdrawn: nothing new can be recorded. "
+                                         "Record consent again or erase the record."),
+    "registration_consent_needed": _l("Record registration consent first."),
+    "consent_not_active": _l("This consent is not active."),
+    "follow_up_done": _l("This follow-up is already done."),
+    "already_closed": _l("The case is already closed."),
+    "already_open": _l("The case is already open."),
+    "bad_reason": _l("Choose one of the options shown."),
+    "bad_consent": _l("Choose one of the options shown."),
+    "bad_assessment": _l("Choose one of the options shown."),
+    "consent_needed": _l("Without the client's consent to registration nothing can be stored."),
+}
+
+
+AUDIT_LABELS = {
+    "client.registered": _l("Registered"),
+    "client.viewed": _l("Opened"),
+    "client.corrected": _l("Corrected details"),
+    "client.consent_recorded": _l("Recorded consent"),
+    "client.consent_withdrawn": _l("Withdrew consent"),
+    "client.assessed": _l("Assessed needs"),
+    "client.note_added": _l("Added a note"),
+    "client.follow_up_added": _l("Added a follow-up"),
+    "client.follow_up_done": _l("Completed a follow-up"),
+    "client.closed": _l("Closed the case"),
+    "client.reopened": _l("Reopened the case"),
+    "client.reassigned": _l("Moved to another collaborator"),
+    "client.coassigned": _l("Co-assigned a collaborator"),
+    "client.coassign_requested": _l("Asked to be co-assigned"),
+    "client.age_band_updated": _l("Age band updated (birthday)"),
+    "integrity.failure": _l("A stored value failed its integrity check"),
+}
+
+
+def _actor() -> User:
+    return current_user._get_current_object()
+
+
+def _load(client_id: str) -> Client:
+    """The client, or 404 for a missing id and for a client outside the caseload alike."""
+    client = db_session().get(Client, client_id)
+    if client is None or not can_access_client(current_user, client):
+        abort(404)
+    return client
+
+
+def _refused(exc: services.ClientError, client: Client) -> Response:
+    db_session().rollback()
+    flash(str(REFUSALS.get(exc.code, REFUSALS["bad_reason"])), "error")
+    return redirect(url_for("clients.view", client_id=client.id))
+
+
+# --- caseload and search ------------------------------------------------------------------
+
+
+@bp.route("/")
+@allow("collaborator")
+def caseload() -> str:
+    return _render_caseload(forms.FindForm())
+
+
+def _render_caseload(find_form: forms.FindForm, **extra: Any) -> str:
+    db = db_session()
+    user = _actor()
+    rows = services.caseload(db, user)
+    return render_template(
+        "clients/caseload.html", rows=rows, overdue=services.overdue_follow_ups(db, user),
+        find_form=find_form, today=clock.local_today(),
+        caseload_client_ids=[r.client.id for r in rows], **extra,
+    )
+
+
+@bp.route("/find", methods=["POST"])
+@allow("collaborator")
+def find() -> Response | str:
+    form = forms.FindForm()
+    if not form.validate_on_submit():
+        return _render_caseload(form)
+    db = db_session()
+    client, elsewhere = services.find_in_caseload(db, _actor(), form.query.data)
+    record(db, "client.searched", actor_id=current_user.id, actor_role=current_user.role,
+           details={"found": client is not None, "elsewhere": elsewhere})
+    db.commit()
+    if client is not None:
+        return redirect(url_for("clients.view", client_id=client.id))
+    request_form = None
+    if elsewhere:
+        request_form = forms.CoassignRequestForm(data={"uic": form.query.data}, formdata=None)
+    return _render_caseload(form, searched=True, elsewhere=elsewhere, request_form=request_form)
+
+
+@bp.route("/co-assignment-requests", methods=["POST"])
+@allow("collaborator")
+def request_coassign() -> Response:
+    form = forms.CoassignRequestForm()
+    if form.validate_on_submit():
+        db = db_session()
+        user = _actor()
+        ids = storage.find_ids_by_uic(db, form.uic.data)
+        mine = in_caseload(db, user, ids)
+        if services.request_coassignment(db, user, [i for i in ids if i not in mine]):
+            db.commit()
+            flash(_("Your request was sent to the administrators. The record will appear in your caseload "
+                     "once they co-assign you."), "info")
+        else:
+            flash(_("No record in another caseload matches this UIC: there is nothing to request."), "info")
+    return redirect(url_for("clients.caseload"))
+
+
+# --- registration -----------------------------------------------------------------------------
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@allow("collaborator")
+def register() -> Response | str:
+    form = forms.RegisterForm()
+    if not form.validate_on_submit():
+        return render_template("clients/register.html", form=form)
+    db = db_session()
+    user = _actor()
+    uic = None if form.uic_declined.data else form.uic.data
+    matches = storage.find_ids_by_uic(db, uic) if uic else []
+    if matches and not form.confirm_different.data:
+        mine = in_caseload(db, user, matches)
+        codes = db.execute(select(Client.id, Client.display_code).where(Client.id.in_(mine))).all()
+        return render_template("clients/register.html", form=form, duplicates=codes,
+                               elsewhere=len(matches) - len(mine),
+                               request_form=forms.CoassignRequestForm(data={"uic": uic}, formdata=None))
+    data = services.Registration(
+        consent_method=form.consent_method.data, consent_date=form.consent_date.data, uic=uic,
+        sex_gender=form.sex_gender.data, birth_year=form.birth_year.data, age_band=form.age_band.data,
+        outreach_source=form.outreach_source.data, contact_preference=form.contact_preference.data,
+        alias=form.alias.data, phone=form.phone.data, residence=form.residence.data,
+        share_consent=form.consent_share.data, contact_consent=form.consent_contact.data,
+    )
+    client = services.register_client(db, user, data, overrode_match=bool(matches))
+    db.commit()
+    flash(_("The client is registered."), "success")
+    return redirect(url_for("clients.view", client_id=client.id))
+
+
+# --- the client page ----------------------------------------------------------------------------
+
+
+@bp.route("/<client_id>")
+@allow("collaborator")
+def view(client_id: str) -> str:
+    client = _load(client_id)
+    return _render_client(client)
+
+
+def _render_client(client: Client, **form_overrides: Any) -> str:
+    """The client page; a view that failed validation passes its bound form to show the errors."""
+    db = db_session()
+    user = _actor()
+    services.refresh_age_band(db, user, client)
+    services.record_view(db, user, client, "client")
+    latest = services.latest_assessment(db, client.id)
+    notes = db.scalars(select(CaseNote).where(CaseNote.client_id == client.id)
+                       .order_by(CaseNote.created_at.desc())).all()
+    follow_ups = db.scalars(select(FollowUp).where(FollowUp.client_id == client.id)
+                            .order_by(FollowUp.done_at.is_not(None), FollowUp.due_on)).all()
+    page_forms = {
+        "consent_form": forms.ConsentForm(formdata=None),
+        "note_form": forms.NoteForm(formdata=None),
+        "follow_up_form": forms.FollowUpForm(formdata=None),
+        "action_form": forms.ActionForm(),
+    } | form_overrides
+    consents = services.current_consents(db, client.id)
+    html = render_template(
+        "clients/client.html", client=client, latest=latest, notes=notes, follow_ups=follow_ups,
+        consents=consents, names=_names(db, [n.author_id for n in notes], consents.values()),
+        can_refer=services.can_refer(db, client), can_contact=services.can_contact(db, client),
+        registration_active=services.consent_active(db, client.id, "registration"),
+        history=services.access_history(db, client.id) if is_owner(user, client) else None,
+        today=clock.local_today(), audit_labels=AUDIT_LABELS, **page_forms,
+    )
+    db.commit()
+    return html
+
+
+def _names(db: Any, user_ids: list[str], consents: Any = ()) -> dict[str, str]:
+    ids = set(user_ids) | {c.recorded_by for c in consents if c is not None}
+    ids |= {c.withdrawn_by for c in consents if c is not None and c.withdrawn_by}
+    if not ids:
+        return {}
+    return {row.id: row.display_name for row in db.execute(select(User.id, User.display_name)
+                                                           .where(User.id.in_(ids)))}
+
+
+# --- consent ---------------------------------------------------------------------------------------
+
+
+@bp.route("/<client_id>/consents", methods=["POST"])
+@allow("collaborator")
+def consent_add(client_id: str) -> Response | str:
+    client = _load(client_id)
+    form = forms.ConsentForm()
+    if not form.validate_on_submit():
+        return _render_client(client, consent_form=form)
+    try:
+        services.record_consent(db_session(), _actor(), client, purpose=form.purpose.data,
+                                method=form.method.data, given_on=form.given_on.data)
+    except services.ClientError as exc:
+        return _refused(exc, client)
+    db_session().commit()
+    flash(_("Consent recorded."), "success")
+    return redirect(url_for("clients.view", client_id=client.id))
+
+
+@bp.route("/<client_id>/consents/<consent_id>/withdraw", methods=["POST"])
+@allow("collaborator")
+def consent_withdraw(client_id: str, consent_id: str) -> Response:
+    client = _load(client_id)
+    db = db_session()
+    consent = db.get(Consent, consent_id)
+    if consent is None or consent.client_id != client.id:
+        abort(404)
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.withdraw_consent(db, _actor(), client, consent)
+    except services.ClientError as exc:
+        return _refused(exc, client)
+    db.commit()
+    if consent.purpose == "registration":
+        flash(_("Registration consent withdrawn. No new referrals or contact are possible. "
+                 "Offer the client erasure of the record."), "info")
+    else:
+        flash(_("Consent withdrawn."), "info")
+    return redirect(url_for("clients.view", client_id=client.id))
+
+
+# --- assessment -----------------------------------------------------------------------------------
+
+
+@bp.route("/<client_id>/assessment", methods=["GET", "POST"])
+@allow("collaborator")
+def assess(client_id: str) -> Response | str:
+    client = _load(client_id)
+    db = db_session()
+    form = forms.assessment_form()
+    if form.validate_on_submit():
+        needs = {code: (form[f"level_{code}"].data, form[f"note_{code}"].data) for code in vocab.NEED_DOMAINS}
+        try:
+            services.add_assessment(db, _actor(), client, assessed_on=form.assessed_on.data,
+                                    eligible=form.eligible.data, needs=needs)
+        except services.ClientError as exc:
+            return _refused(exc, client)
+        db.commit()
+        flash(_("Assessment saved."), "success")
+        return redirect(url_for("clients.view", client_id=client.id))
+    services.record_view(db, _actor(), client, "assessment_form")
+    html = render_template("clients/assess.html", client=client, form=form)
+    db.commit()
+    return html
+
+
+@bp.route("/<client_id>/assessments")
+@allow("collaborator")
+def assessments(client_id: str) -> str:
+    client = _load(client_id)
+    db = db_session()
+    services.record_view(db, _actor(), client, "assessments")
+    items = services.assessments(db, client.id)
+    html = render_template("clients/assessments.html", client=client, assessments=items,
+                           names=_names(db, [a.assessed_by for a in items]))
+    db.commit()
+    return html
+
+
+# --- notes and follow-ups ------------------------------------------------------------------------------
+
+
+@bp.route("/<client_id>/notes", methods=["POST"])
+@allow("collaborator")
+def note_add(client_id: str) -> Response | str:
+    client = _load(client_id)
+    form = forms.NoteForm()
+    if not form.validate_on_submit():
+        return _render_client(client, note_form=form)
+    try:
+        services.add_note(db_session(), _actor(), client, form.body.data)
+    except services.ClientError as exc:
+        return _refused(exc, client)
+    db_session().commit()
+    flash(_("Note saved."), "success")
+    return redirect(url_for("clients.view", client_id=client.id))
+
+
+@bp.route("/<client_id>/follow-ups", methods=["POST"])
+@allow("collaborator")
+def follow_up_add(client_id: str) -> Response | str:
+    client = _load(client_id)
+    form = forms.FollowUpForm()
+    if not form.validate_on_submit():
+        return _render_client(client, follow_up_form=form)
+    try:
+        services.add_follow_up(db_session(), _actor(), client, due_on=form.due_on.data,
+                               description=form.description.data)
+    except services.ClientError as exc:
+        return _refused(exc, client)
+    db_session().commit()
+    flash(_("Follow-up added."), "success")
+    return redirect(url_for("clients.view", client_id=client.id))
+
+
+@bp.route("/<client_id>/follow-ups/<follow_up_id>/done", methods=["POST"])
+@allow("collaborator")
+def follow_up_done(client_id: str, follow_up_id: str) -> Response:
+    client = _load(client_id)
+    db = db_session()
+    follow_up = db.get(FollowUp, follow_up_id)
+    if follow_up is None or follow_up.client_id != client.id:
+        abort(404)
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.complete_follow_up(db, _actor(), client, follow_up)
+    except services.ClientError as exc:
+        return _refused(exc, client)
+    db.commit()
+    flash(_("Follow-up marked done."), "success")
+    return redirect(url_for("clients.view", client_id=client.id))
+
+
+# --- close and reopen -----------------------------------------------------------------------------------
+
+
+@bp.route("/<client_id>/close", methods=["GET", "POST"])
+@allow("collaborator")
+def close(client_id: str) -> Response | str:
+    client = _load(client_id)
+    form = forms.CloseForm()
+    if form.validate_on_submit():
+        try:
+            services.close_client(db_session(), _actor(), client, form.reason.data)
+        except services.ClientError as exc:
+            return _refused(exc, client)
+        db_session().commit()
+        flash(_("The case is closed."), "success")
+        return redirect(url_for("clients.view", client_id=client.id))
+    return render_template("clients/close.html", client=client, form=form)
+
+
+@bp.route("/<client_id>/reopen", methods=["POST"])
+@allow("collaborator")
+def reopen(client_id: str) -> Response:
+    client = _load(client_id)
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.reopen_client(db_session(), _actor(), client)
+    except services.ClientError as exc:
+        return _refused(exc, client)
+    db_session().commit()
+    flash(_("The case is open again."), "success")
+    return redirect(url_for("clients.view", client_id=client.id))
+
+
+# --- client rights: access sheet, correction, erasure ----------------------------------------------------
+
+
+@bp.route("/<client_id>/record")
+@allow("collaborator")
+def record_sheet(client_id: str) -> str:
+    """Everything held about the client, for an access request (printable)."""
+    client = _load(client_id)
+    db = db_session()
+    services.record_view(db, _actor(), client, "access_sheet")
+    sheet = services.access_sheet(db, client)
+    html = render_template("clients/record.html", client=client, sheet=sheet,
+                           names=_names(db, sheet.user_ids), printed_at=clock.utcnow())
+    db.commit()
+    return html
+
+
+@bp.route("/<client_id>/correct", methods=["GET", "POST"])
+@allow("collaborator")
+def correct(client_id: str) -> Response | str:
+    client = _load(client_id)
+    db = db_session()
+    form = forms.CorrectForm(data=None if forms.is_post() else _current_details(client))
+    if form.validate_on_submit():
+        changed = services.correct_client(db, _actor(), client, {
+            name: form[name].data for name in (*services.ENCRYPTED_DETAILS, *services.PLAIN_DETAILS,
+                                               "uic_declined")
+        })
+        db.commit()
+        flash(_("%(n)d field(s) corrected.", n=len(changed)) if changed else _("Nothing was changed."), "info")
+        return redirect(url_for("clients.view", client_id=client.id))
+    if not forms.is_post():
+        services.record_view(db, _actor(), client, "correct_form")
+    html = render_template("clients/correct.html", client=client, form=form)
+    db.commit()
+    return html
+
+
+def _current_details(client: Client) -> dict[str, Any]:
+    return {
+        "uic": client.uic, "uic_declined": client.uic_declined, "alias": client.alias, "phone": client.phone,
+        "birth_year": client.birth_year, "residence": client.residence, "sex_gender": client.sex_gender,
+        "age_band": client.age_band, "outreach_source": client.outreach_source,
+        "contact_preference": client.contact_preference,
+    }
+
+
+@bp.route("/<client_id>/erase", methods=["GET", "POST"])
+@allow("collaborator")
+def erase(client_id: str) -> Response | str:
+    client = _load(client_id)
+    form = forms.EraseForm()
+    if form.validate_on_submit():
+        typed = "".join(form.display_code.data.split()).upper()
+        if typed != client.display_code:
+            form.display_code.errors.append(_l("This is not the client's display code. Nothing was erased."))
+        else:
+            db = db_session()
+            services.erase_client(db, client.id, actor=_actor(), reason="client_request")
+            db.commit()
+            services.compact_after_erasure(runtime().database.engine)
+            flash(_("The record was erased. Only an audit entry without any client data remains."), "info")
+            return redirect(url_for("clients.caseload"))
+    return render_template("clients/erase.html", client=client, form=form)

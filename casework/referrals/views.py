@@ -1,0 +1,396 @@
+"""Referral screens: make (collaborator), slip, sent list and detail (referrer),
+inbox and minimal-dataset page (provider), entered-in-error (admin).
+
+Each request: load (404) → policy (404 outside what the user may see) → act
+through ``services``/``lifecycle`` → one commit.
+"""
+
+from __future__ import annotations
+
+import segno
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from casework import clock, codes, vocab
+from casework.audit import record
+from casework.auth.models import User
+from casework.clients.models import Client
+from casework.directory.models import Service
+from casework.policy import allow
+from casework.policy import referrals as policy
+from casework.policy.clients import caseload_filter
+from casework.referrals import lifecycle, services
+from casework.referrals.forms import FindByCodeForm, NewReferralForm, TransitionForm
+from casework.referrals.models import Referral, ReferralEvent
+from casework.runtime import db_session
+
+bp = Blueprint("referrals", __name__)
+
+REFUSALS = {
+    "not_allowed": _l("This change is not possible for this referral in its current status."),
+    "reason_required": _l("Choose a reason from the list."),
+    "outcome_required": _l("Choose what was delivered."),
+    "changed": _l("Someone else changed this referral while you were looking at it. "
+                  "Your change was not saved. Check its current status and try again if still needed."),
+}
+CREATE_REFUSALS = {
+    "blocked": _l("A referral cannot be made for this client now."),
+    "consent_required": _l("Confirm that the client agreed to share these details with this service."),
+    "service_unavailable": _l("This service is no longer available. Choose another."),
+    "bad_previous": _l("The earlier referral cannot be followed up with a new one."),
+}
+BLOCKERS = {
+    "case_closed": _l("The case is closed."),
+    "no_registration_consent": _l("The client's registration consent is missing or withdrawn."),
+    "no_sharing_consent": _l("The client has not agreed to share information with service providers "
+                             "(or withdrew that consent). Record the consent on the client's page first."),
+}
+OVERDUE = {
+    "not_accepted": _l("Not accepted in time"),
+    "not_completed": _l("Not completed in time"),
+}
+TAB_LABELS = {
+    "new": _l("New"),
+    "accepted": _l("Accepted"),
+    "in-progress": _l("In progress"),
+    "overdue": _l("Overdue"),
+    "closed": _l("Closed"),
+}
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def _referral_or_404(db: Session, referral_id: str) -> Referral:
+    referral = db.get(Referral, referral_id)
+    if referral is None:
+        abort(404)
+    return referral
+
+
+def _referrer_referral(db: Session, referral_id: str) -> tuple[Referral, Client]:
+    referral = _referral_or_404(db, referral_id)
+    client = db.get(Client, referral.client_id)
+    if client is None or not policy.is_referrer(current_user, client):
+        abort(404)
+    return referral, client
+
+
+def _provider_referral(db: Session, referral_id: str) -> Referral:
+    referral = _referral_or_404(db, referral_id)
+    if not policy.is_receiving_provider(current_user, referral):
+        abort(404)
+    return referral
+
+
+def _audit_read(db: Session, action: str, referral: Referral) -> None:
+    record(db, action, actor_id=current_user.id, actor_role=current_user.role,
+           object_type="referral", object_id=referral.id)
+
+
+def _expire_lazily(db: Session, where: object) -> None:
+    """Expire what is due before showing a list; a concurrent expiry simply wins."""
+    try:
+        if services.expire_due(db, where=where):
+            db.commit()
+    except lifecycle.TransitionRefused:
+        db.rollback()
+
+
+# --- making a referral ------------------------------------------------------------------------
+
+
+@bp.route("/clients/<client_id>/referrals/new", methods=["GET", "POST"])
+@allow("collaborator")
+def new(client_id: str) -> Response | str:
+    db = db_session()
+    client = db.get(Client, client_id)
+    if client is None or not policy.can_refer(current_user, client):
+        abort(404)
+    need = request.args.get("need")
+    need = need if need in vocab.NEED_DOMAINS else None
+    problems = services.blockers(db, client)
+    options = services.services_for(db, need)
+    previous = db.get(Referral, request.args.get("previous", ""))
+    if previous is not None and previous.client_id == client.id:
+        options = [s for s in options if s.id != previous.service_id]  # "refer elsewhere": not the same place
+    form = NewReferralForm()
+    form.service_id.choices = [(s.id, s.name) for s in options]
+    if request.method == "GET":
+        form.previous_referral_id.data = request.args.get("previous", "")
+        if len(options) == 1:
+            form.service_id.data = options[0].id
+    chosen = next((s for s in options if s.id == form.service_id.data), None)
+    if request.method == "POST" and not problems and form.validate_on_submit() and chosen is not None:
+        if request.form.get("action") == "send":
+            result = _send(db, client, form)
+            if result is not None:
+                return result
+    preview = None
+    if chosen is not None and not problems:
+        preview = services.preview_view(client, chosen, current_user, urgency=form.urgency.data or "routine",
+                                        share_phone=bool(form.share_phone.data),
+                                        note=form.note_to_receiver.data)
+    return render_template(
+        "referrals/new.html", client=client, form=form, options=options, need=need, preview=preview,
+        problems=[BLOCKERS[p] for p in problems], has_phone=client.phone_enc is not None,
+        address_of=services.service_address,
+    )
+
+
+def _send(db: Session, client: Client, form: NewReferralForm) -> Response | None:
+    if not form.consent.data:
+        form.consent.errors = [CREATE_REFUSALS["consent_required"]]
+        return None
+    request_ = services.NewReferral(
+        service_id=form.service_id.data, urgency=form.urgency.data, share_phone=bool(form.share_phone.data),
+        note_to_receiver=(form.note_to_receiver.data or "").strip() or None, consent_confirmed=True,
+        previous_referral_id=form.previous_referral_id.data or request.args.get("previous") or None,
+    )
+    try:
+        referral = services.create(db, current_user, client, request_)
+    except services.ReferralRefused as exc:
+        db.rollback()
+        flash(str(CREATE_REFUSALS[exc.code]), "error")
+        return None
+    db.commit()
+    flash(_("Referral %(code)s was sent. Print the slip or show it to the client.", code=referral.code),
+          "success")
+    return redirect(url_for("referrals.slip", referral_id=referral.id))
+
+
+# --- the slip -----------------------------------------------------------------------------------
+
+
+@bp.route("/referrals/<referral_id>/slip")
+@allow("collaborator")
+def slip(referral_id: str) -> str:
+    db = db_session()
+    referral, _client = _referrer_referral(db, referral_id)
+    data = services.slip(db, referral)
+    # A full QR code (never Micro QR, which many phone cameras cannot read); sized by CSS through viewBox.
+    qr = segno.make(data.code, error="m", micro=False).svg_inline(
+        scale=4, border=4, omitsize=True, dark="#000", light="#fff", title=data.code)
+    _audit_read(db, "referral.slip_viewed", referral)
+    db.commit()
+    return render_template("referrals/slip.html", slip=data, qr_svg=Markup(qr),  # noqa: S704 (segno's own SVG)
+                           referral_id=referral.id)
+
+
+# --- referrer's side --------------------------------------------------------------------------
+
+
+@bp.route("/referrals/sent")
+@allow("collaborator")
+def sent() -> str:
+    db = db_session()
+    in_caseload = select(Client.id).where(caseload_filter(current_user.id))
+    _expire_lazily(db, Referral.client_id.in_(in_caseload))
+    overdue_only = request.args.get("show") == "overdue"
+    rows = services.sent(db, current_user.id, overdue_only=overdue_only)
+    names = _service_names(db, {r.service_id for r, _c in rows})
+    today = clock.local_today()
+    return render_template("referrals/sent.html", rows=rows, names=names, today=today,
+                           overdue_of=services.is_overdue, overdue_labels=OVERDUE, overdue_only=overdue_only)
+
+
+@bp.route("/referrals/<referral_id>")
+@allow("collaborator")
+def detail(referral_id: str) -> str:
+    db = db_session()
+    referral, client = _referrer_referral(db, referral_id)
+    _expire_lazily(db, Referral.id == referral.id)
+    _audit_read(db, "referral.viewed", referral)
+    db.commit()
+    staffed = services.organisation_staffed(db, referral.organisation_id)
+    kinds = policy.actor_kinds(current_user, referral, client, organisation_staffed=staffed)
+    service = db.get(Service, referral.service_id)
+    return render_template(
+        "referrals/detail.html", referral=referral, client=client, service=service, staffed=staffed,
+        actions=_actions(referral, kinds), timeline=_timeline(db, referral),
+        overdue=services.is_overdue(referral, clock.local_today()), overdue_labels=OVERDUE,
+        address=services.service_address(service), reason_label=lifecycle.reason_label,
+        successors=db.scalars(select(Referral).where(Referral.previous_referral_id == referral.id)).all(),
+    )
+
+
+# --- provider's side ----------------------------------------------------------------------------
+
+
+@bp.route("/inbox")
+@allow("provider")
+def inbox() -> str:
+    db = db_session()
+    tab = request.args.get("tab", "new")
+    tab = tab if tab in services.INBOX_TABS else "new"
+    organisation_id = current_user.organisation_id
+    referrals: list[Referral] = []
+    if organisation_id:
+        _expire_lazily(db, Referral.organisation_id == organisation_id)
+        referrals = services.inbox(db, organisation_id, tab)
+    clients = {c.id: c for c in db.scalars(select(Client).where(Client.id.in_({r.client_id for r in referrals})))}
+    return render_template(
+        "referrals/inbox.html", tab=tab, tabs=TAB_LABELS, referrals=referrals, clients=clients,
+        names=_service_names(db, {r.service_id for r in referrals}), today=clock.local_today(),
+        overdue_of=services.is_overdue, overdue_labels=OVERDUE, find_form=FindByCodeForm(),
+    )
+
+
+@bp.route("/inbox/find", methods=["POST"])
+@allow("provider")
+def find() -> Response:
+    db = db_session()
+    form = FindByCodeForm()
+    code = codes.normalise_referral_code(form.code.data or "") if form.validate_on_submit() else None
+    referral = None
+    if code and current_user.organisation_id:
+        referral = db.scalar(select(Referral).where(Referral.code == code,
+                                                    Referral.organisation_id == current_user.organisation_id))
+    if referral is None:
+        # The same answer whether the code is mistyped or belongs to another organisation.
+        flash(_("No referral with this code is addressed to your organisation. Check the code and try again."),
+              "error")
+        return redirect(url_for("referrals.inbox"))
+    return redirect(url_for("referrals.received", referral_id=referral.id))
+
+
+@bp.route("/inbox/<referral_id>")
+@allow("provider")
+def received(referral_id: str) -> str:
+    db = db_session()
+    referral = _provider_referral(db, referral_id)
+    _expire_lazily(db, Referral.id == referral.id)  # an expired slip is not received
+    if referral.status == "requested":
+        try:
+            lifecycle.apply(db, referral, lifecycle.Change(to="received"), actor_id=current_user.id,
+                            actor_role=current_user.role, actor_kinds=frozenset({"provider"}))
+        except lifecycle.TransitionRefused:
+            db.rollback()  # opened at the same moment by a colleague: theirs counts
+            referral = _provider_referral(db, referral_id)
+    _audit_read(db, "referral.viewed", referral)
+    db.commit()
+    return render_template(
+        "referrals/received.html", referral=referral, view=services.provider_view(db, referral),
+        actions=_actions(referral, frozenset({"provider"})), timeline=_timeline(db, referral),
+        overdue=services.is_overdue(referral, clock.local_today()), overdue_labels=OVERDUE,
+    )
+
+
+# --- changing status ---------------------------------------------------------------------------
+
+
+@bp.route("/referrals/<referral_id>/status", methods=["POST"])
+@allow("collaborator", "provider", "admin")
+def transition(referral_id: str) -> Response:
+    db = db_session()
+    referral = _referral_or_404(db, referral_id)
+    client = db.get(Client, referral.client_id)
+    staffed = services.organisation_staffed(db, referral.organisation_id)
+    kinds = policy.actor_kinds(current_user, referral, client, organisation_staffed=staffed)
+    if not kinds:
+        abort(404)
+    back = _back_url(kinds, referral)
+    form = TransitionForm()
+    if not form.validate_on_submit():
+        flash(str(REFUSALS["not_allowed"]), "error")
+        return redirect(back)
+    provider = "provider" in kinds
+    change = lifecycle.Change(
+        to=form.to.data, reason_code=form.reason_code.data or None,
+        reason_text=(form.reason_text.data or "").strip() or None,
+        business_status=form.business_status.data or None,
+        outcome=(form.outcome.data or "").strip() or None,
+        feedback=((form.feedback.data or "").strip() or None) if provider else None,
+    )
+    try:
+        lifecycle.apply(db, referral, change, actor_id=current_user.id, actor_role=current_user.role,
+                        actor_kinds=kinds, expected_version=form.version.data)
+    except lifecycle.TransitionRefused as exc:
+        db.rollback()
+        flash(str(REFUSALS[exc.code]), "error")
+        return redirect(back)
+    db.commit()
+    flash(_("Saved: the referral is now “%(status)s”.", status=vocab.REFERRAL_STATUSES[change.to]), "success")
+    return redirect(back)
+
+
+def _back_url(kinds: frozenset[str], referral: Referral) -> str:
+    if "provider" in kinds:
+        return url_for("referrals.received", referral_id=referral.id)
+    if "referrer" in kinds:
+        return url_for("referrals.detail", referral_id=referral.id)
+    return url_for("referrals.correct")
+
+
+@bp.route("/referrals/correct", methods=["GET", "POST"])
+@allow("admin")
+def correct() -> str:
+    """Admin: find a referral by code and mark it entered-in-error; shows no client data."""
+    db = db_session()
+    form = FindByCodeForm()
+    found = None
+    searched = False
+    if form.validate_on_submit():
+        searched = True
+        code = codes.normalise_referral_code(form.code.data or "")
+        found = db.scalar(select(Referral).where(Referral.code == code)) if code else None
+    organisation = found and db.get(Service, found.service_id).organisation
+    actions = _actions(found, frozenset({"admin"})) if found else []
+    return render_template("referrals/correct.html", form=form, found=found, searched=searched,
+                           organisation=organisation, actions=actions)
+
+
+# --- helpers for the templates ---------------------------------------------------------------
+
+
+def _service_names(db: Session, ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    return dict(db.execute(select(Service.id, Service.name).where(Service.id.in_(ids))).all())
+
+
+ACTION_LABELS = {
+    "accepted": _l("Accept"),
+    "rejected": _l("Decline"),
+    "cancelled": _l("Cancel the referral"),
+    "in-progress": _l("Mark as in progress"),
+    "on-hold": _l("Put on hold"),
+    "completed": _l("Record as completed"),
+    "failed": _l("Record as not successful"),
+    "entered-in-error": _l("Mark as entered in error"),
+}
+
+
+def _actions(referral: Referral, kinds: frozenset[str]) -> list[dict[str, object]]:
+    """One small form per change these actors may make now (never ``received``: opening does it)."""
+    actions: list[dict[str, object]] = []
+    for to in lifecycle.allowed_targets(referral.status, kinds):
+        if to == "received":
+            continue
+        form = TransitionForm(formdata=None, to=to, version=referral.version)
+        reasons = lifecycle.reason_choices(to, kinds) if to != "completed" else {}
+        form.reason_code.choices = [("", _("— choose —")), *[(k, str(v)) for k, v in reasons.items()]]
+        form.business_status.choices = [("", _("— choose —")),
+                                        *[(k, str(v)) for k, v in vocab.BUSINESS_STATUSES.items()]]
+        actions.append({"to": to, "form": form, "label": ACTION_LABELS[to], "reasons": bool(reasons),
+                        "outcome": to in ("completed", "failed"), "business": to == "completed",
+                        "feedback": "provider" in kinds, "danger": to in ("rejected", "cancelled",
+                                                                           "failed", "entered-in-error")})
+    return actions
+
+
+def _timeline(db: Session, referral: Referral) -> list[dict[str, object]]:
+    events = db.scalars(select(ReferralEvent).where(ReferralEvent.referral_id == referral.id)
+                        .order_by(ReferralEvent.at, ReferralEvent.id)).all()
+    actor_ids = {e.actor_id for e in events if e.actor_id}
+    names = dict(db.execute(select(User.id, User.display_name).where(User.id.in_(actor_ids))).all()) \
+        if actor_ids else {}
+    return [{"at": e.at, "who": names.get(e.actor_id) if e.actor_id else None, "to": e.to_status,
+             "from": e.from_status, "reason": lifecycle.reason_label(e.to_status, e.reason_code)}
+            for e in events]

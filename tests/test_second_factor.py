@@ -1,0 +1,162 @@
+"""The TOTP second factor (DESIGN.md §7): no replay, enrolment confirmed before it counts,
+recovery codes that work once, secrets encrypted at rest."""
+
+from __future__ import annotations
+
+import re
+
+from casework.auth import totp
+
+
+def active_secret(database, user_id: str) -> str | None:
+    from casework.auth.models import User
+
+    with database.transaction() as session:
+        return session.get(User, user_id).totp_secret
+
+
+def password_step(browser, account):
+    response = browser.post("/login", {"username": account.username, "password": account.password},
+                            page="/login")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/login/code")
+
+
+def code_step(browser, code):
+    return browser.post("/login/code", {"code": code}, page="/login/code")
+
+
+def has_session(browser) -> bool:
+    return browser.get("/account").status_code == 200
+
+
+def test_a_code_cannot_be_used_twice(new_browser, make_user, clock):
+    # Given a person who signed in with a code
+    account = make_user("collaborator")
+    first = new_browser()
+    password_step(first, account)
+    code = totp.code_at(account.totp_secret, clock.now)
+    assert code_step(first, code).status_code == 302
+    # When someone who saw the code tries it again within its 30 seconds
+    clock.advance(seconds=5)
+    second = new_browser()
+    password_step(second, account)
+    response = code_step(second, code)
+    # Then it is refused
+    assert response.status_code == 200
+    assert not has_session(second)
+
+
+def test_an_older_code_is_refused_after_a_newer_one_was_used(new_browser, make_user, clock):
+    # Given a person who signed in with the current code
+    account = make_user("collaborator")
+    previous = totp.code_at(account.totp_secret, clock.now)
+    clock.advance(seconds=30)
+    first = new_browser()
+    password_step(first, account)
+    assert code_step(first, totp.code_at(account.totp_secret, clock.now)).status_code == 302
+    # When the previous step's code (still inside the drift window) is tried
+    second = new_browser()
+    password_step(second, account)
+    # Then it is refused
+    assert code_step(second, previous).status_code == 200
+    assert not has_session(second)
+
+
+def test_a_code_typed_with_spaces_is_accepted_once(new_browser, make_user, clock):
+    # Given a code typed as the app shows it, with spaces around and inside
+    account = make_user("collaborator")
+    code = totp.code_at(account.totp_secret, clock.now)
+    spaced = f"  {code[:3]} {code[3:]}  "
+    browser = new_browser()
+    password_step(browser, account)
+    # When it is sent
+    assert code_step(browser, spaced).status_code == 302
+    # Then it signs in, and the same code does not work a second time
+    assert has_session(browser)
+    again = new_browser()
+    password_step(again, account)
+    assert code_step(again, spaced).status_code == 200
+    assert not has_session(again)
+
+
+def enrolment_secret(browser) -> str:
+    browser.get("/account/second-factor")
+    return re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', browser.last_html).group(1).replace(" ", "")
+
+
+def test_an_unconfirmed_enrolment_leaves_the_active_secret_in_place(signed_in, new_browser, clock, database):
+    # Given a person with a second factor who starts setting up a new one
+    browser, account = signed_in("collaborator")
+    new_secret = enrolment_secret(browser)
+    # When they send a wrong code and never confirm
+    browser.post("/account/second-factor", {"code": "000000", "current_password": account.password})
+    # Then the old authenticator still signs in and the new one does not
+    assert active_secret(database, account.user_id) == account.totp_secret
+    clock.advance(seconds=31)
+    other = new_browser()
+    password_step(other, account)
+    assert code_step(other, totp.code_at(new_secret, clock.now)).status_code == 200
+    assert code_step(other, totp.code_at(account.totp_secret, clock.now)).status_code == 302
+
+
+def test_replacing_an_active_second_factor_needs_the_password(signed_in, clock, database):
+    # Given a person with a second factor setting up a new one (an unlocked screen, say)
+    browser, account = signed_in("collaborator")
+    new_secret = enrolment_secret(browser)
+    # When the new code is right but the password is missing
+    clock.advance(seconds=31)
+    browser.post("/account/second-factor", {"code": totp.code_at(new_secret, clock.now)})
+    # Then nothing changes
+    assert active_secret(database, account.user_id) == account.totp_secret
+    # When the password is given too
+    clock.advance(seconds=31)
+    response = browser.post("/account/second-factor", {"code": totp.code_at(new_secret, clock.now),
+                                                       "current_password": account.password})
+    # Then the new secret is active and recovery codes are shown
+    assert response.status_code == 200 and 'class="codes"' in browser.last_html
+    assert active_secret(database, account.user_id) == new_secret
+
+
+def test_a_recovery_code_works_once(signed_in, new_browser, database):
+    # Given a person who made recovery codes and wrote them down
+    browser, account = signed_in("collaborator")
+    browser.post("/account/recovery-codes", page="/account")
+    codes = re.findall(r"<li><code>([A-Z0-9]{5}-[A-Z0-9]{5})</code></li>", browser.last_html)
+    assert len(codes) == 10
+    # When they lost their phone and sign in with one
+    lost_phone = new_browser()
+    password_step(lost_phone, account)
+    assert code_step(lost_phone, codes[0].lower()).status_code == 302
+    assert has_session(lost_phone)
+    # Then the same code does not work again, while another one does
+    again = new_browser()
+    password_step(again, account)
+    assert code_step(again, codes[0]).status_code == 200
+    assert code_step(again, codes[1]).status_code == 302
+    # And the codes are stored only as hashes
+    from casework.auth.models import RecoveryCode
+
+    with database.transaction() as session:
+        stored = [row.code_hash for row in session.query(RecoveryCode).all()]
+    assert stored and all(code.replace("-", "") not in h for h in stored for code in codes)
+
+
+def test_the_secret_is_stored_encrypted(make_user, database):
+    # Given a person with a second factor
+    account = make_user("collaborator")
+    # Then the column holds ciphertext, not the base32 secret
+    from casework.auth.models import User
+
+    with database.transaction() as session:
+        stored = session.get(User, account.user_id).totp_secret_enc
+    assert stored and account.totp_secret not in stored
+
+
+def test_the_enrolment_page_draws_the_qr_code_itself(signed_in):
+    # Given a person setting up a second factor
+    browser, _account = signed_in("collaborator")
+    browser.get("/account/second-factor")
+    # Then the QR code is inline SVG made on the server: nothing loaded from another host
+    assert "<svg" in browser.last_html
+    assert "http://" not in browser.last_html.replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in browser.last_html
