@@ -1,4 +1,4 @@
-"""Organisations (minimal, under admin) and the audit log viewer."""
+"""The organisation list under admin (editing lives in the directory) and the audit log viewer."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import select
 
 from casework.audit import AuditEvent
-from casework.directory.models import Organisation
 
 
 @pytest.fixture
@@ -17,31 +16,17 @@ def admin(signed_in):
     return browser
 
 
-def test_an_admin_adds_and_edits_an_organisation(admin, database):
-    # When the admin adds an organisation
-    response = admin.post("/admin/organisations/new", {"name": "Trạm Y tế phường 3", "kind": "health_station",
-                                                       "phone": "0225 123 456"}, page="/admin/organisations/new")
-    assert response.status_code == 302
-    with database.transaction() as session:
-        organisation = session.scalars(select(Organisation)).one()
-        org_id = organisation.id
-    # And renames it
-    page = f"/admin/organisations/{org_id}"
-    admin.post(page, {"name": "Trạm Y tế phường Ba", "kind": "health_station", "phone": ""}, page=page)
-    # Then the list shows the new name, and both changes are audited
-    admin.get("/admin/organisations")
-    assert "Trạm Y tế phường Ba" in admin.last_html
-    with database.transaction() as session:
-        actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.object_id == org_id)))
-    assert actions == ["admin.organisation_created", "admin.organisation_updated"]
-
-
-def test_an_unknown_kind_is_refused(admin, database):
-    response = admin.post("/admin/organisations/new", {"name": "X", "kind": "police", "phone": ""},
-                          page="/admin/organisations/new")
-    assert response.status_code == 200 and 'class="error"' in admin.last_html
-    with database.transaction() as session:
-        assert session.scalars(select(Organisation)).first() is None
+def test_the_organisation_list_counts_staff_and_links_to_the_directory(admin, make_organisation, make_user):
+    # Given an organisation with one provider account
+    org_id = make_organisation("Trạm Y tế phường 3", "health_station")
+    make_user("provider", organisation_id=org_id)
+    # When the admin opens the organisation list
+    response = admin.get("/admin/organisations")
+    # Then it names the organisation, counts its staff and sends edits to the directory
+    assert response.status_code == 200
+    assert "Trạm Y tế phường 3" in admin.last_html
+    assert f"/directory/organisations/{org_id}/edit" in admin.last_html
+    assert re.search(r">\s*1\s*</td>", admin.last_html)
 
 
 def row_ids(html: str) -> list[int]:

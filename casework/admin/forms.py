@@ -55,17 +55,6 @@ class UserAccessForm(AccessMixin, FlaskForm):
     pass
 
 
-class OrganisationForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    kind = SelectField(_l("Kind"), choices=[])
-    phone = StringField(
-        _l("Phone"),
-        validators=[Optional(), Length(max=40),
-                    Regexp(PHONE_PATTERN, message=_l("Use digits, spaces and + ( ) - only."))],
-        render_kw={"type": "tel", "inputmode": "tel"},
-    )
-
-
 def fill_choices(form: FlaskForm, organisations: list[tuple[str, str]]) -> None:
     """Choices are built per request so labels follow the reader's language."""
     if hasattr(form, "role"):

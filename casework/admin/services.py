@@ -12,7 +12,6 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from casework import vocab
 from casework.audit import record
 from casework.auth import passwords
 from casework.auth import services as auth_services
@@ -183,27 +182,3 @@ def reset_second_factor(session: Session, actor: User, user: User) -> None:
 def revoke_sessions(session: Session, actor: User, user: User) -> None:
     auth_services.revoke_all_sessions(session, user, "admin_request")
     _audit(session, "admin.sessions_revoked", actor, "user", user.id)
-
-
-# --- organisations ----------------------------------------------------------------
-
-
-def save_organisation(session: Session, actor: User, organisation: Organisation | None, *,
-                      name: str, kind: str, phone: str | None) -> Organisation:
-    """Create (``organisation`` None) or edit an organisation's name, kind and phone."""
-    if kind not in vocab.ORGANISATION_KINDS:
-        raise AccountError("unknown_kind")
-    if not name.strip():
-        raise AccountError("name_required")
-    created = organisation is None
-    if organisation is None:
-        organisation = Organisation(id=new_id(), name=name.strip(), kind=kind, phone=phone or None)
-        session.add(organisation)
-        session.flush()
-    else:
-        organisation.name = name.strip()
-        organisation.kind = kind
-        organisation.phone = phone or None
-    _audit(session, "admin.organisation_created" if created else "admin.organisation_updated",
-           actor, "organisation", organisation.id, kind=kind)
-    return organisation

@@ -15,7 +15,6 @@ from werkzeug.wrappers import Response
 from casework.admin import services
 from casework.admin.forms import (
     NewUserForm,
-    OrganisationForm,
     UserAccessForm,
     UserDetailsForm,
     fill_choices,
@@ -239,38 +238,6 @@ def organisations() -> str:
         .order_by(Organisation.name)
     ).all()
     return render_template("admin/organisations.html", rows=rows)
-
-
-@bp.route("/organisations/new", methods=["GET", "POST"])
-@allow("admin")
-def organisation_new() -> Response | str:
-    return _organisation_form(None)
-
-
-@bp.route("/organisations/<organisation_id>", methods=["GET", "POST"])
-@allow("admin")
-def organisation_edit(organisation_id: str) -> Response | str:
-    organisation = db_session().get(Organisation, organisation_id)
-    if organisation is None:
-        abort(404)
-    return _organisation_form(organisation)
-
-
-def _organisation_form(organisation: Organisation | None) -> Response | str:
-    form = OrganisationForm(obj=organisation)
-    fill_choices(form, [])
-    if form.validate_on_submit():
-        db = db_session()
-        try:
-            services.save_organisation(db, _me(), organisation, name=form.name.data,
-                                       kind=form.kind.data, phone=form.phone.data)
-        except services.AccountError as exc:
-            _attach_error(form, exc.code)
-        else:
-            db.commit()
-            flash(_("Saved."), "success")
-            return redirect(url_for("admin.organisations"))
-    return render_template("admin/organisation_form.html", form=form, organisation=organisation)
 
 
 # --- audit log ---------------------------------------------------------------------

@@ -35,7 +35,7 @@ DEMO_CLIENTS = (
         "contact_preference": "call", "alias": None, "phone": "0900 000 003", "residence": None,
         "share": True, "eligible": True,
         "needs": {"legal_aid": ("some", "Hỏi về giấy tờ tùy thân (demo)"), "employment": ("some", None)},
-        "note": "Khách hàng từ chối cung cấp mã UIC (demo).", "follow_up_in_days": 10,
+        "note": "Thân chủ từ chối cung cấp mã UIC (demo).", "follow_up_in_days": 10,
     },
 )
 
