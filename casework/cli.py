@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from casework.config import Settings, load_settings
 from casework.errors import CaseworkError, ConfigError
@@ -184,11 +185,20 @@ def keys_rewrap(ctx: click.Context, batch_size: int) -> None:
 @click.pass_context
 def keys_retire(ctx: click.Context, key_id: str) -> None:
     """Delete an old data key, refused while any value still uses it."""
+    import time
+
+    from casework.crypto.fields import FieldCipher
+    from casework.crypto.keyring import primary_age_seconds
     from casework.errors import KeyInUse
     from casework.keyops import key_usage
 
     settings = _settings(ctx)
     keyring, database = _database(settings, check_schema=True)
+    # Running processes switch to a new primary within FieldCipher.RELOAD_EVERY seconds;
+    # wait that out (with a margin) so nothing is still being written under this key.
+    settle = 3 * FieldCipher.RELOAD_EVERY - primary_age_seconds(settings.keys_dir)
+    if settle > 0:
+        time.sleep(settle)
     with database.transaction() as session:
         in_use = key_usage(session).get(key_id, 0)
     if in_use:
@@ -451,6 +461,12 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except CaseworkError as exc:
         click.echo(f"casework: {exc}", err=True)
+        sys.exit(2)
+    except SQLAlchemyError as exc:
+        # The driver's first line only: statements and parameters stay out of the terminal.
+        orig = getattr(exc, "orig", None)
+        reason = str(orig).strip().splitlines()[0] if orig else exc.__class__.__name__
+        click.echo(f"casework: the database refused the operation: {reason}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -45,6 +45,8 @@ class Settings:
     default_locale: str = "vi"
     timezone: str = "Asia/Ho_Chi_Minh"
     https: bool = False
+    # Reverse proxies in front of casework whose X-Forwarded-For/-Proto are trusted (0: none).
+    proxy_count: int = 0
     host: str = "127.0.0.1"
     port: int = 8080
     threads: int = 8

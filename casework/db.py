@@ -118,6 +118,18 @@ def _encrypt_pending(session: Session, _ctx: Any, _instances: Any) -> None:
 event.listen(Session, "before_flush", _encrypt_pending)
 
 
+def _forget_plaintext(obj: Any, *_args: Any) -> None:
+    """A refreshed or expired row may hold new ciphertexts: drop what was decrypted before."""
+    if obj is None:  # expiry of an instance already garbage-collected
+        return
+    obj.__dict__.pop("_cw_plain", None)
+    obj.__dict__.pop("_cw_pending", None)
+
+
+event.listen(Base, "refresh", _forget_plaintext, propagate=True)
+event.listen(Base, "expire", _forget_plaintext, propagate=True)
+
+
 # --- engine ----------------------------------------------------------------------
 
 

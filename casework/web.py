@@ -75,6 +75,12 @@ def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
         TEMPLATES_AUTO_RELOAD=settings.mode == "development",
     )
     app.jinja_env.add_extension("jinja2.ext.do")
+    if settings.proxy_count:
+        # Trust exactly this many proxies: client addresses (rate limits) and HTTPS come from them.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: settings.timezone)
     limiter.init_app(app)

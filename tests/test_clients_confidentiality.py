@@ -136,7 +136,7 @@ def test_search_by_display_code_finds_only_the_own_caseload(signed_in, new_brows
     response = browser.post("/clients/find", {"query": code.lower()})
     # Then nothing is found, and its code is not shown
     assert response.status_code == 200
-    assert "Không có khách hàng nào trong danh sách của bạn khớp." in browser.last_html
+    assert "Không có thân chủ nào trong danh sách của bạn khớp." in browser.last_html
     # When the owner searches for it, they find it
     other_browser.get("/clients/")
     assert other_browser.post("/clients/find", {"query": code}).headers["Location"].endswith(client_id)

@@ -25,7 +25,7 @@ def test_the_same_uic_spelled_differently_is_detected_in_my_caseload(signed_in, 
     response = browser.post("/clients/register", registration(uic="hở mì 1998 n"))
     # Then I am told, offered to open the existing record, and nothing is stored
     assert response.status_code == 200
-    assert "Có thể đã có khách hàng được đăng ký với cùng mã UIC" in browser.last_html
+    assert "Có thể đã có thân chủ được đăng ký với cùng mã UIC" in browser.last_html
     assert f"/clients/{first}" in browser.last_html and code in browser.last_html
     assert client_count(database) == 1
     # When I confirm it is a different person

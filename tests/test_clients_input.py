@@ -20,7 +20,7 @@ def stored(database) -> tuple[int, int, int]:
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"consent_given": None}, "Khi chưa có sự đồng ý đăng ký của khách hàng thì không được lưu bất cứ thông tin nào."),
+    ({"consent_given": None}, "Khi chưa có sự đồng ý đăng ký của thân chủ thì không được lưu bất cứ thông tin nào."),
     ({"consent_date": ""}, "Trường này là bắt buộc."),
     ({"consent_date": "2026-13-45"}, "Nhập một ngày hợp lệ."),
     ({"birth_year": "1800"}, "Năm sinh này không hợp lệ"),

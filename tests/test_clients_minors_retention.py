@@ -27,7 +27,7 @@ def test_a_client_under_18_is_flagged_and_the_worker_gets_child_protection_guida
         assert (client.age_band, client.is_minor) == ("lt18", True)
     # And the client page shows child-protection guidance and prompts a child_protection referral
     browser.get(f"/clients/{client_id}")
-    assert "Khách hàng này dưới 18 tuổi" in browser.last_html
+    assert "Thân chủ này dưới 18 tuổi" in browser.last_html
     assert "111" in browser.last_html
     if "referrals.new" in app.view_functions:
         assert "Ghi nhu cầu bảo vệ trẻ em" in browser.last_html  # no sharing consent yet: how to get there

@@ -22,7 +22,7 @@ def a_full_record(browser, database, account) -> tuple[str, dict[str, str]]:
     """A client with every kind of data, and a referral made directly in the database."""
     values = {"alias": "Bé Na", "phone": "0903 111 222", "residence": "Tổ 12, khu phố 3", "birth_year": "1996",
               "note": "Đã hẹn đi khám tuần sau", "need_note": "Muốn học may", "follow_up": "Gọi hỏi lịch học",
-              "note_to_receiver": "Khách hàng ngại đến giờ đông người", "outcome": "Đã nhập học lớp may",
+              "note_to_receiver": "Thân chủ ngại đến giờ đông người", "outcome": "Đã nhập học lớp may",
               "feedback": "Đi học đều"}
     client_id = register(browser, uic="TH NG 1996 N", alias=values["alias"], phone=values["phone"],
                          residence=values["residence"], birth_year=values["birth_year"])
@@ -91,7 +91,7 @@ def test_erasure_removes_every_row_and_every_ciphertext_leaving_an_anonymous_aud
     assert "không còn tính người này" in browser.last_html  # the note on unsubmitted aggregates
     response = browser.post(f"/clients/{client_id}/erase", {"display_code": "KH-0000-0000"})
     assert response.status_code == 200
-    assert "Đây không phải mã hiển thị của khách hàng." in browser.last_html
+    assert "Đây không phải mã hiển thị của thân chủ." in browser.last_html
     with database.transaction() as session:
         assert session.get(Client, client_id) is not None
 
@@ -189,7 +189,7 @@ def test_withdrawing_registration_consent_blocks_referrals_and_records_and_offer
         assert not can_refer(session, client)
         assert all(c.withdrawn_on for c in session.scalars(select(Consent).where(Consent.client_id == client_id)))
     browser.get(f"/clients/{client_id}")
-    assert "Khách hàng đã rút lại sự đồng ý đăng ký" in browser.last_html
+    assert "Thân chủ đã rút lại sự đồng ý đăng ký" in browser.last_html
     assert f"/clients/{client_id}/erase" in browser.last_html
     # And nothing new can be recorded
     browser.post(f"/clients/{client_id}/notes", {"body": "không được lưu"})

@@ -215,3 +215,32 @@ def test_keys_status_counts_values_per_key_without_showing_keys(settings, databa
     # And no key material is printed
     for path in settings.keys_dir.glob("*.key"):
         assert path.read_text().strip() not in status.stdout + status.stderr
+
+
+def test_a_running_process_follows_a_rotation_without_restart(settings, database, monkeypatch):
+    # Given a running process's cipher, loaded before the rotation
+    from casework.crypto import Keyring
+    from casework.crypto.fields import FieldCipher, key_id_of
+
+    cipher = database.cipher
+    old = cipher.primary_key_id
+    monkeypatch.setattr(FieldCipher, "RELOAD_EVERY", 0.0)
+    # When an operator rotates the keys on disk (another process)
+    new = Keyring.load(settings.keys_dir, allow_example=False).rotate()
+    # Then this process writes new values under the new primary key, no restart needed
+    token = cipher.encrypt("giá trị", table="clients", column="alias_enc", row_id="r1")
+    assert key_id_of(token) == new != old
+    assert cipher.decrypt(token, table="clients", column="alias_enc", row_id="r1") == "giá trị"
+
+
+def test_a_process_reads_values_written_under_a_key_it_has_not_loaded_yet(settings, database):
+    # Given a process that loaded the keyring before a rotation (and would not re-check for a while)
+    from casework.crypto import FieldCipher, Keyring
+
+    stale = FieldCipher(Keyring.load(settings.keys_dir, allow_example=False))
+    # When another process rotates and writes a value under the new key
+    Keyring.load(settings.keys_dir, allow_example=False).rotate()
+    fresh = FieldCipher(Keyring.load(settings.keys_dir, allow_example=False))
+    token = fresh.encrypt("0912 345 678", table="clients", column="phone_enc", row_id="r2")
+    # Then the stale process still reads it: an unknown key id makes it reload at once
+    assert stale.decrypt(token, table="clients", column="phone_enc", row_id="r2") == "0912 345 678"

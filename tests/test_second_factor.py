@@ -120,7 +120,7 @@ def test_replacing_an_active_second_factor_needs_the_password(signed_in, clock, 
 def test_a_recovery_code_works_once(signed_in, new_browser, database):
     # Given a person who made recovery codes and wrote them down
     browser, account = signed_in("collaborator")
-    browser.post("/account/recovery-codes", page="/account")
+    browser.post("/account/recovery-codes", {"current_password": account.password}, page="/account/recovery-codes")
     codes = re.findall(r"<li><code>([A-Z0-9]{5}-[A-Z0-9]{5})</code></li>", browser.last_html)
     assert len(codes) == 10
     # When they lost their phone and sign in with one
@@ -160,3 +160,38 @@ def test_the_enrolment_page_draws_the_qr_code_itself(signed_in):
     assert "<svg" in browser.last_html
     assert "http://" not in browser.last_html.replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in browser.last_html
+
+
+def test_new_recovery_codes_need_the_password(signed_in, database):
+    # Given a signed-in person whose screen someone else is using
+    browser, account = signed_in("collaborator")
+    # When new recovery codes are asked for without the password, or with a wrong one
+    browser.post("/account/recovery-codes", {}, page="/account/recovery-codes")
+    browser.post("/account/recovery-codes", {"current_password": "not the password at all"},
+                 page="/account/recovery-codes")
+    # Then no codes are shown and none were made
+    assert 'class="codes"' not in browser.last_html
+    from sqlalchemy import func, select
+
+    from casework.auth.models import RecoveryCode
+
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(RecoveryCode)
+                              .where(RecoveryCode.user_id == account.user_id)) == 0
+
+
+def test_guessing_the_current_password_on_an_open_screen_locks_the_account_and_ends_it(signed_in, database):
+    # Given a signed-in person's unlocked screen in someone else's hands
+    browser, account = signed_in("collaborator")
+    # When the current password is guessed wrong five times on the change-password form
+    for attempt in range(5):
+        browser.post("/account/password", {"current_password": f"guess number {attempt} wrong",
+                                           "new_password": "a brand new sentence of words",
+                                           "confirm": "a brand new sentence of words"},
+                     page="/account/password")
+    # Then the account is locked and this session is over
+    with database.transaction() as session:
+        from casework.auth.models import User
+
+        assert session.get(User, account.user_id).locked_until is not None
+    assert browser.get("/account").status_code == 302

@@ -63,3 +63,8 @@ class LanguageForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A form with nothing but the CSRF token, for buttons that POST."""
+
+
+class ReauthenticateForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=512)],
+                                     render_kw={"autocomplete": "current-password"})

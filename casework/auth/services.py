@@ -53,9 +53,22 @@ def register_failure(session: Session, user: User | None, step: str) -> None:
         audit_user(session, "auth.locked", user, minutes=int(LOCKOUT.total_seconds() // 60))
 
 
+def lock_account(session: Session, user: User) -> None:
+    """Re-read the account row and hold it until commit.
+
+    Every check that counts failures or consumes a code runs under this lock, so
+    parallel requests cannot each see "4 failures" or "code unused" (PostgreSQL;
+    SQLite transactions are already serialised by BEGIN IMMEDIATE).
+    """
+    session.refresh(user, with_for_update={"of": User})
+
+
 def check_password(session: Session, username: str, password: str) -> User:
     """First step. Raises LoginFailed for unknown user, wrong password, inactive or locked."""
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    user = session.scalar(
+        select(User).where(User.username == username.strip().lower())
+        .with_for_update(of=User).execution_options(populate_existing=True)
+    )
     ok = passwords.verify_password(user.password_hash if user else None, password)
     if user is None or not user.active:
         register_failure(session, user, "password")
@@ -72,8 +85,25 @@ def check_password(session: Session, username: str, password: str) -> User:
     return user
 
 
+def reauthenticate(session: Session, user: User, password: str) -> bool:
+    """Proof of the password before a sensitive change (password, second factor, recovery codes).
+
+    A wrong password counts towards the same lockout as at sign-in, and the
+    lockout ends every session of the account, so a borrowed, unlocked screen
+    cannot be used to guess the password.
+    """
+    lock_account(session, user)
+    if not _is_locked(user) and passwords.verify_password(user.password_hash, password):
+        return True
+    register_failure(session, user, "reauthentication")
+    if _is_locked(user):
+        revoke_all_sessions(session, user, "lockout")
+    return False
+
+
 def check_second_factor(session: Session, user: User, code: str) -> None:
     """Second step: a fresh TOTP code or an unused recovery code."""
+    lock_account(session, user)
     if _is_locked(user) or not user.active:
         raise LoginFailed
     step = None

@@ -1,22 +1,25 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import segno
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from casework import clock
-from casework.auth import passwords, services, totp
+from casework.auth import services, totp
 from casework.auth.forms import (
     ActionForm,
     ChangePasswordForm,
     ConfirmCodeForm,
     LanguageForm,
     LoginForm,
+    ReauthenticateForm,
     SecondFactorForm,
 )
 from casework.auth.models import User
@@ -157,7 +160,7 @@ def change_password() -> Response | str:
     form = ChangePasswordForm()
     form._username = user.username
     if form.validate_on_submit():
-        if not passwords.verify_password(user.password_hash, form.current_password.data):
+        if not _password_confirmed(user, form.current_password.data):
             form.current_password.errors.append(_("The current password is not right."))
             return render_template("auth/change_password.html", form=form)
         db = db_session()
@@ -197,9 +200,7 @@ def enrol_second_factor() -> Response | str:
 def _confirm_enrolment(user: User, form: ConfirmCodeForm) -> list[str] | None:
     """Recovery codes when the new secret is confirmed; otherwise the form carries the error."""
     db = db_session()
-    if user.has_second_factor and not passwords.verify_password(
-        user.password_hash, form.current_password.data or ""
-    ):
+    if user.has_second_factor and not _password_confirmed(user, form.current_password.data or ""):
         form.current_password.errors.append(_("The current password is not right."))
         return None
     codes = services.confirm_enrolment(db, user, form.code.data)
@@ -209,16 +210,29 @@ def _confirm_enrolment(user: User, form: ConfirmCodeForm) -> list[str] | None:
     return codes
 
 
-@bp.route("/account/recovery-codes", methods=["POST"])
-@allow(*ANY_ROLE)
-def new_recovery_codes() -> Response | str:
-    form = ActionForm()
-    if not form.validate_on_submit():
-        return redirect(url_for("auth.account"))
+def _password_confirmed(user: User, password: str) -> bool:
+    """Re-authentication; a failure is counted (and kept) towards the lockout."""
     db = db_session()
+    if services.reauthenticate(db, user, password):
+        return True
+    db.commit()
+    return False
+
+
+@bp.route("/account/recovery-codes", methods=["GET", "POST"])
+@allow(*ANY_ROLE)
+@limiter.limit(_login_limit, methods=["POST"])
+def new_recovery_codes() -> Response | str:
     user: User = current_user._get_current_object()
     if not user.has_second_factor:
         return redirect(url_for("auth.enrol_second_factor"))
+    form = ReauthenticateForm()
+    if not form.validate_on_submit():
+        return render_template("auth/new_recovery_codes.html", form=form)
+    if not _password_confirmed(user, form.current_password.data):
+        form.current_password.errors.append(_("The current password is not right."))
+        return render_template("auth/new_recovery_codes.html", form=form)
+    db = db_session()
     codes = services.new_recovery_codes(db, user)
     services.audit_user(db, "auth.recovery_codes_replaced", user)
     db.commit()
@@ -236,7 +250,23 @@ def set_language() -> Response:
             if user is not None:
                 user.locale = form.locale.data
                 db.commit()
-    target = form.next.data or ""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = url_for("core.home")
-    return redirect(target)
+    return redirect(local_page(form.next.data or ""))
+
+
+def local_page(target: str) -> str:
+    """``target`` if it is the path of one of our own pages, else the start page.
+
+    Browsers drop tabs and newlines and read backslashes as slashes, so anything
+    but a plain path that matches a route here could lead off-site.
+    """
+    home = url_for("core.home")
+    if not target or "\\" in target or any(ch.isspace() or not ch.isprintable() for ch in target):
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return home
+    try:
+        current_app.url_map.bind("localhost").match(parts.path, method="GET")
+    except HTTPException:
+        return home
+    return parts.path

@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from casework.clients import forms, services
 from casework.clients.views import bp
@@ -27,8 +28,8 @@ def _refusal(code: str) -> str:
 
 def _forms() -> tuple[forms.ReassignCaseloadForm, forms.ReassignClientForm, list]:
     people = services.collaborators(db_session())
-    everyone = [(u.id, f"{u.display_name} ({u.username}) · {count}") for u, count in people]
-    active = [(u.id, f"{u.display_name} ({u.username})") for u, _count in people if u.active]
+    everyone = [SelectChoice(u.id, f"{u.display_name} ({u.username}) · {count}") for u, count in people]
+    active = [SelectChoice(u.id, f"{u.display_name} ({u.username})") for u, _count in people if u.active]
     whole, one = forms.ReassignCaseloadForm(), forms.ReassignClientForm()
     whole.from_user.choices = everyone
     whole.to_user.choices = active

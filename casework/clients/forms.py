@@ -10,6 +10,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, Field, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
 from casework import clock, vocab
@@ -71,15 +72,20 @@ class Required:
             raise ValidationError(REQUIRED)
 
 
+def _values(choices: Any) -> set[Any]:
+    """The values a choice field accepts (SelectChoice, or a legacy tuple set by a caller)."""
+    return {SelectChoice.from_input(choice).value for choice in choices or ()}
+
+
 class Choice(SelectField):
     def pre_validate(self, form: FlaskForm) -> None:
-        if self.data not in {value for value, _label in self.choices}:
+        if self.data not in _values(self.choices):
             raise ValidationError(NOT_A_CHOICE)
 
 
 class RadioChoice(RadioField):
     def pre_validate(self, form: FlaskForm) -> None:
-        if self.data not in {value for value, _label in self.choices}:
+        if self.data not in _values(self.choices):
             raise ValidationError(NOT_A_CHOICE)
 
 
@@ -109,8 +115,9 @@ class NotTooOld:
             raise ValidationError(_l("Enter a real date."))
 
 
-def _choices(mapping: dict[str, Any]) -> list[tuple[str, Any]]:
-    return list(mapping.items())
+def _choices(mapping: dict[str, Any]) -> list[SelectChoice]:
+    """Options from a vocabulary; labels stay lazy so they follow the reader's language."""
+    return [SelectChoice(value, label) for value, label in mapping.items()]
 
 
 def check_birth_year(value: str | None) -> str | None:

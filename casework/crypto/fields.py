@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import time
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from casework.crypto.keyring import Keyring
-from casework.errors import FieldIntegrityError
+from casework.errors import FieldIntegrityError, KeyringError
 
 FORMAT_VERSION = "cw1"
 NONCE_BYTES = 12
@@ -42,14 +43,40 @@ def key_id_of(token: str) -> str | None:
 
 
 class FieldCipher:
-    """Encrypts and decrypts one column value at a time, bound to its row."""
+    """Encrypts and decrypts one column value at a time, bound to its row.
+
+    Running processes follow key rotation on their own: at most every
+    ``RELOAD_EVERY`` seconds the keyring folder is checked and, if the primary
+    key or the set of data keys changed, reloaded. So after ``keys rotate`` no
+    process keeps writing under the old key for longer than that (``keys retire``
+    waits out the same interval before it checks).
+    """
+
+    RELOAD_EVERY = 1.0
 
     def __init__(self, keyring: Keyring) -> None:
         self._keyring = keyring
+        self._stamp = keyring.stamp()
+        self._checked_at = time.monotonic()
         self._aead: dict[tuple[str, str, str], AESGCM] = {}
+
+    def _refresh(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked_at < self.RELOAD_EVERY:
+            return
+        self._checked_at = now
+        stamp = self._keyring.stamp()
+        if stamp == self._stamp:
+            return
+        try:
+            self._keyring = self._keyring.reload()
+        except KeyringError:
+            return  # a rotation half-way through: keep the keys we have, look again soon
+        self._stamp = stamp
 
     @property
     def primary_key_id(self) -> str:
+        self._refresh()
         return self._keyring.primary_id
 
     def _cipher(self, key_id: str, table: str, column: str) -> AESGCM:
@@ -66,6 +93,7 @@ class FieldCipher:
         return f"{FORMAT_VERSION}|{table}|{column}|{row_id}|{key_id}".encode()
 
     def encrypt(self, plaintext: str, *, table: str, column: str, row_id: str) -> str:
+        self._refresh()
         key_id = self._keyring.primary_id
         nonce = os.urandom(NONCE_BYTES)
         sealed = self._cipher(key_id, table, column).encrypt(
@@ -77,6 +105,8 @@ class FieldCipher:
     def decrypt(self, token: str, *, table: str, column: str, row_id: str) -> str:
         """Return the plaintext or raise FieldIntegrityError; never return a wrong value."""
         key_id = key_id_of(token)
+        if key_id is not None and key_id not in self._keyring.data_keys:
+            self._refresh(force=True)  # written by a process that already rotated
         if key_id is None or key_id not in self._keyring.data_keys:
             raise FieldIntegrityError(table, column, str(row_id))
         body = token.split(".", 2)[2]

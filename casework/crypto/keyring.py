@@ -18,6 +18,7 @@ import hashlib
 import os
 import secrets
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,6 +79,14 @@ class Keyring:
 
     def __repr__(self) -> str:
         return f"Keyring({self.directory}, keys={sorted(self.data_keys)}, primary={self.primary_id})"
+
+    def stamp(self) -> tuple[int, tuple[str, ...]]:
+        """What changes on disk when keys are rotated or retired (cheap to read)."""
+        return directory_stamp(self.directory)
+
+    def reload(self) -> Keyring:
+        """The keyring as it is on disk now (same checks as at start)."""
+        return Keyring.load(self.directory, allow_example=self.is_example)
 
     @classmethod
     def load(cls, directory: Path, *, allow_example: bool) -> Keyring:
@@ -158,6 +167,19 @@ class Keyring:
         if not path.is_file():
             raise KeyringError(f"no data key '{key_id}' in {self.directory}")
         path.unlink()
+
+
+def directory_stamp(directory: Path) -> tuple[int, tuple[str, ...]]:
+    try:
+        primary_mtime = (Path(directory) / PRIMARY_FILE).stat().st_mtime_ns
+    except OSError:
+        primary_mtime = 0
+    return primary_mtime, tuple(sorted(p.name for p in Path(directory).glob(f"{DATA_PREFIX}*{DATA_SUFFIX}")))
+
+
+def primary_age_seconds(directory: Path) -> float:
+    """Seconds since the primary key last changed (rotation)."""
+    return time.time() - (Path(directory) / PRIMARY_FILE).stat().st_mtime
 
 
 def _holds_published_key(keys: list[bytes]) -> bool:

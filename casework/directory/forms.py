@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from casework import vocab
@@ -12,10 +13,15 @@ EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("This is not an email a
 SERVICE_STATUSES = {"active": _l("Active"), "inactive": _l("Inactive"), "defunct": _l("No longer offered")}
 
 
+def _options(mapping: dict[str, object]) -> list[SelectChoice]:
+    """Options from a vocabulary; labels stay lazy so they follow the reader's language."""
+    return [SelectChoice(code, label) for code, label in mapping.items()]
+
+
 class OrganisationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     alternate_name = StringField(_l("Other name"), validators=[Optional(), Length(max=200)])
-    kind = SelectField(_l("Kind of organisation"), choices=list(vocab.ORGANISATION_KINDS.items()))
+    kind = SelectField(_l("Kind of organisation"), choices=_options(vocab.ORGANISATION_KINDS))
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
     email = StringField(_l("Email"), validators=[Optional(), EMAIL, Length(max=200)])
@@ -34,7 +40,7 @@ class LocationForm(FlaskForm):
 class ServiceForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     need_domain = SelectField(_l("Need it answers"),
-                              choices=[(k, label) for k, (label, _group) in vocab.NEED_DOMAINS.items()])
+                              choices=[SelectChoice(k, label) for k, (label, _group) in vocab.NEED_DOMAINS.items()])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=2000)])
     eligibility_description = TextAreaField(_l("Who can use it"), validators=[Optional(), Length(max=2000)])
     opening_hours = StringField(_l("Opening hours"), validators=[Optional(), Length(max=300)])
@@ -48,7 +54,7 @@ class ServiceForm(FlaskForm):
                                       validators=[DataRequired(), NumberRange(min=1, max=60)])
     complete_within_days = IntegerField(_l("Days to complete a referral"), default=30,
                                         validators=[DataRequired(), NumberRange(min=1, max=365)])
-    status = SelectField(_l("Status"), choices=list(SERVICE_STATUSES.items()))
+    status = SelectField(_l("Status"), choices=_options(SERVICE_STATUSES))
 
 
 class ImportForm(FlaskForm):

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
+from wtforms.fields.choices import SelectChoice
 
 from casework import vocab
 from casework.audit import record
@@ -159,7 +160,8 @@ def edit_service(service_id: str) -> WerkzeugResponse | str:
 def _service_form(org: Organisation, item: Service | None) -> WerkzeugResponse | str:
     db = db_session()
     form = ServiceForm(obj=item)
-    form.location_id.choices = [("", _("— not set —")), *[(loc.id, loc.name) for loc in org.locations]]
+    form.location_id.choices = [SelectChoice("", _("— not set —")),
+                                *[SelectChoice(loc.id, loc.name) for loc in org.locations]]
     if request.method == "GET" and item is not None:
         form.location_id.data = item.locations[0].id if item.locations else ""
     if form.validate_on_submit():

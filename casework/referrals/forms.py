@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from casework import vocab
@@ -10,10 +11,15 @@ from casework import vocab
 NOTE_MAX = 1000
 
 
+def _options(mapping: dict[str, object]) -> list[SelectChoice]:
+    """Options from a vocabulary; labels stay lazy so they follow the reader's language."""
+    return [SelectChoice(code, label) for code, label in mapping.items()]
+
+
 class NewReferralForm(FlaskForm):
     service_id = RadioField(_l("Service"), validators=[InputRequired(message=_l("Choose a service."))],
                             choices=[])
-    urgency = RadioField(_l("Urgency"), choices=list(vocab.URGENCIES.items()), default="routine",
+    urgency = RadioField(_l("Urgency"), choices=_options(vocab.URGENCIES), default="routine",
                          validators=[InputRequired()])
     share_phone = BooleanField(_l("Share the client's phone number with this service"))
     note_to_receiver = TextAreaField(

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from casework import clock, codes, vocab
 from casework.audit import record
@@ -121,7 +122,7 @@ def new(client_id: str) -> Response | str:
     if previous is not None and previous.client_id == client.id:
         options = [s for s in options if s.id != previous.service_id]  # "refer elsewhere": not the same place
     form = NewReferralForm()
-    form.service_id.choices = [(s.id, s.name) for s in options]
+    form.service_id.choices = [SelectChoice(s.id, s.name) for s in options]
     if request.method == "GET":
         form.previous_referral_id.data = request.args.get("previous", "")
         if len(options) == 1:
@@ -375,9 +376,10 @@ def _actions(referral: Referral, kinds: frozenset[str]) -> list[dict[str, object
             continue
         form = TransitionForm(formdata=None, to=to, version=referral.version)
         reasons = lifecycle.reason_choices(to, kinds) if to != "completed" else {}
-        form.reason_code.choices = [("", _("— choose —")), *[(k, str(v)) for k, v in reasons.items()]]
-        form.business_status.choices = [("", _("— choose —")),
-                                        *[(k, str(v)) for k, v in vocab.BUSINESS_STATUSES.items()]]
+        form.reason_code.choices = [SelectChoice("", _("— choose —")),
+                                    *[SelectChoice(k, str(v)) for k, v in reasons.items()]]
+        form.business_status.choices = [SelectChoice("", _("— choose —")),
+                                        *[SelectChoice(k, str(v)) for k, v in vocab.BUSINESS_STATUSES.items()]]
         actions.append({"to": to, "form": form, "label": ACTION_LABELS[to], "reasons": bool(reasons),
                         "outcome": to in ("completed", "failed"), "business": to == "completed",
                         "feedback": "provider" in kinds, "danger": to in ("rejected", "cancelled",

@@ -1,0 +1,39 @@
+"""Behind a reverse proxy (CASEWORK_PROXY_COUNT), rate limits key on the real client address."""
+
+import dataclasses
+import re
+
+import pytest
+
+from casework import create_app
+
+CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+@pytest.fixture
+def proxied_app(settings):
+    proxied = dataclasses.replace(settings, proxy_count=1, login_rate_limit="3 per minute")
+    app = create_app(proxied)
+    yield app
+    app.extensions["casework"].database.dispose()
+
+
+def _failed_logins(client, forwarded_for: str, times: int) -> list[int]:
+    codes = []
+    for _ in range(times):
+        page = client.get("/login", headers={"X-Forwarded-For": forwarded_for}).get_data(as_text=True)
+        token = CSRF_RE.search(page).group(1)
+        response = client.post("/login", data={"username": "nobody", "password": "wrong password!!",
+                                               "csrf_token": token},
+                               headers={"X-Forwarded-For": forwarded_for})
+        codes.append(response.status_code)
+    return codes
+
+
+def test_each_client_behind_the_proxy_has_its_own_rate_limit(proxied_app):
+    # Given two people behind the same proxy
+    first, second = proxied_app.test_client(), proxied_app.test_client()
+    # When the first one fails to sign in more often than the limit allows
+    assert _failed_logins(first, "203.0.113.7", 4)[-1] == 429
+    # Then the second one, at another address, is not locked out with them
+    assert _failed_logins(second, "198.51.100.9", 1) == [200]
