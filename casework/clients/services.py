@@ -28,7 +28,7 @@ from casework.clients.models import (
     FollowUp,
 )
 from casework.errors import CaseworkError
-from casework.policy.clients import caseload_filter
+from casework.policy.clients import caseload_filter, in_caseload
 
 MINOR_AGE = 18
 ENCRYPTED_DETAILS = ("uic", "alias", "phone", "birth_year", "residence")
@@ -148,6 +148,11 @@ def withdraw_consent(session: Session, actor: User, client: Client, consent: Con
         row.withdrawn_on = today
         row.withdrawn_by = actor.id
     _audit(session, "client.consent_withdrawn", actor, client.id, purposes=sorted(r.purpose for r in withdrawn))
+    if {r.purpose for r in withdrawn} & {"registration", "share_with_provider"}:
+        from casework.referrals.services import cancel_after_consent_withdrawn
+
+        session.flush()
+        cancel_after_consent_withdrawn(session, client.id, actor=actor)
 
 
 # --- registration -------------------------------------------------------------------------
@@ -468,8 +473,22 @@ def find_in_caseload(session: Session, user: User, query: str) -> tuple[Client |
     ids = storage.find_ids_by_uic(session, query)
     if not ids:
         return None, 0
-    mine = session.scalars(select(Client).where(Client.id.in_(ids), caseload_filter(user.id))).first()
-    return mine, len(ids) - (1 if mine is not None else 0)
+    mine_ids = in_caseload(session, user, ids)
+    others = [i for i in ids if i not in mine_ids]
+    record_uic_probe(session, user, others, "search")
+    mine = session.get(Client, sorted(mine_ids)[0]) if mine_ids else None
+    return mine, len(others)
+
+
+def record_uic_probe(session: Session, actor: User, client_ids: list[str], where: str) -> None:
+    """A UIC typed by someone matched records outside their caseload: log it against each record.
+
+    Telling a worker "this UIC is known elsewhere" is by design (duplicates must be
+    found), but it reveals that someone is in the programme; so every such answer
+    shows in the access history of the records it was about.
+    """
+    for client_id in client_ids:
+        _audit(session, "client.uic_matched", actor, client_id, page=where)
 
 
 def normalise_display_code(raw: str) -> str | None:

@@ -17,6 +17,7 @@ from casework.audit import record
 from casework.auth.models import User
 from casework.clients import forms, services, storage
 from casework.clients.models import CaseNote, Client, Consent, FollowUp
+from casework.extensions import limiter
 from casework.policy import allow
 from casework.policy.clients import can_access_client, in_caseload, is_owner
 from casework.runtime import db_session, runtime
@@ -42,6 +43,7 @@ REFUSALS = {
 AUDIT_LABELS = {
     "client.registered": _l("Registered"),
     "client.viewed": _l("Opened"),
+    "client.uic_matched": _l("Found by someone else's UIC search"),
     "client.corrected": _l("Corrected details"),
     "client.consent_recorded": _l("Recorded consent"),
     "client.consent_withdrawn": _l("Withdrew consent"),
@@ -97,8 +99,17 @@ def _render_caseload(find_form: forms.FindForm, **extra: Any) -> str:
     )
 
 
+def _per_user() -> str:
+    return f"user:{current_user.id}"
+
+
+# A UIC lookup says whether someone is in the programme: enough for daily work, too few to sweep.
+UIC_LOOKUP_LIMIT = "60 per hour"
+
+
 @bp.route("/find", methods=["POST"])
 @allow("collaborator")
+@limiter.limit(UIC_LOOKUP_LIMIT, key_func=_per_user, methods=["POST"])
 def find() -> Response | str:
     form = forms.FindForm()
     if not form.validate_on_submit():
@@ -139,6 +150,7 @@ def request_coassign() -> Response:
 
 @bp.route("/register", methods=["GET", "POST"])
 @allow("collaborator")
+@limiter.limit(UIC_LOOKUP_LIMIT, key_func=_per_user, methods=["POST"])
 def register() -> Response | str:
     form = forms.RegisterForm()
     if not form.validate_on_submit():
@@ -149,6 +161,8 @@ def register() -> Response | str:
     matches = storage.find_ids_by_uic(db, uic) if uic else []
     if matches and not form.confirm_different.data:
         mine = in_caseload(db, user, matches)
+        services.record_uic_probe(db, user, [m for m in matches if m not in mine], "registration")
+        db.commit()
         codes = db.execute(select(Client.id, Client.display_code).where(Client.id.in_(mine))).all()
         return render_template("clients/register.html", form=form, duplicates=codes,
                                elsewhere=len(matches) - len(mine),

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from casework import clock, codes
+from casework import clock, codes, vocab
 from casework.audit import record
 from casework.auth.models import User
 from casework.clients.models import Client
@@ -162,16 +162,43 @@ def provider_view(session: Session, referral: Referral) -> ProviderView:
     client = session.get(Client, referral.client_id)
     service = session.get(Service, referral.service_id)
     referrer = session.get(User, referral.referred_by)
+    # What was shared stays shared only while the client's consent to share stands.
+    shared = sharing_consented(session, client.id)
     return ProviderView(
         code=referral.code, display_code=client.display_code, age_band=client.age_band,
         sex_gender=client.sex_gender, service_name=service.name, organisation_name=service.organisation.name,
-        need_domain=referral.need_domain, urgency=referral.urgency, note_to_receiver=referral.note_to_receiver,
+        need_domain=referral.need_domain, urgency=referral.urgency,
+        note_to_receiver=referral.note_to_receiver if shared else None,
         contact_preference=client.contact_preference,
-        phone=client.phone if referral.share_phone else None,
+        phone=client.phone if referral.share_phone and shared else None,
         referrer_name=referrer.display_name, referrer_phone=referrer.work_phone,
         created_at=referral.created_at, accept_due_on=referral.accept_due_on,
         complete_due_on=referral.complete_due_on, expires_on=referral.expires_on, status=referral.status,
     )
+
+
+def sharing_consented(session: Session, client_id: str) -> bool:
+    """Registration and sharing consents both stand (either withdrawn: nothing more is shared)."""
+    from casework.clients.services import consent_active
+
+    return consent_active(session, client_id, "registration") and consent_active(
+        session, client_id, "share_with_provider")
+
+
+def cancel_after_consent_withdrawn(session: Session, client_id: str, *, actor: User) -> int:
+    """Cancel every open referral of a client who withdrew consent to share; returns how many.
+
+    Called by the clients area in the same transaction as the withdrawal, so a
+    provider never keeps working from data the client took back.
+    """
+    count = 0
+    for referral in session.scalars(
+        select(Referral).where(Referral.client_id == client_id, Referral.status.not_in(vocab.TERMINAL_STATUSES))
+    ):
+        lifecycle.apply(session, referral, lifecycle.Change(to="cancelled", reason_code="client-withdrew-consent"),
+                        actor_id=actor.id, actor_role=actor.role, actor_kinds=lifecycle.REFERRER)
+        count += 1
+    return count
 
 
 def preview_view(client: Client, service: Service, actor: User, *, urgency: str, share_phone: bool,
@@ -260,6 +287,7 @@ def inbox(session: Session, organisation_id: str, tab: str) -> list[Referral]:
     elif tab == "overdue":
         query = query.where(overdue_condition(today))
     else:
+        # entered-in-error is left out: such a referral was never meant for this organisation's eyes
         query = query.where(Referral.status.in_(("completed", "rejected", "cancelled", "failed")))
     return list(session.scalars(query.order_by(Referral.urgency.desc(), Referral.created_at).limit(200)))
 

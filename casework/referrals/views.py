@@ -22,6 +22,7 @@ from casework import clock, codes, vocab
 from casework.audit import record
 from casework.auth.models import User
 from casework.clients.models import Client
+from casework.clients.services import record_view
 from casework.directory.models import Service
 from casework.policy import allow
 from casework.policy import referrals as policy
@@ -85,7 +86,8 @@ def _referrer_referral(db: Session, referral_id: str) -> tuple[Referral, Client]
 
 def _provider_referral(db: Session, referral_id: str) -> Referral:
     referral = _referral_or_404(db, referral_id)
-    if not policy.is_receiving_provider(current_user, referral):
+    # Entered in error (e.g. for the wrong client): withdrawn from the provider altogether.
+    if not policy.is_receiving_provider(current_user, referral) or referral.status == "entered-in-error":
         abort(404)
     return referral
 
@@ -138,6 +140,9 @@ def new(client_id: str) -> Response | str:
         preview = services.preview_view(client, chosen, current_user, urgency=form.urgency.data or "routine",
                                         share_phone=bool(form.share_phone.data),
                                         note=form.note_to_receiver.data)
+        # The preview shows decrypted client fields (the phone): a read of the record like any other.
+        record_view(db, current_user, client, "referral_preview")
+        db.commit()
     return render_template(
         "referrals/new.html", client=client, form=form, options=options, need=need, preview=preview,
         problems=[BLOCKERS[p] for p in problems], has_phone=client.phone_enc is not None,
