@@ -1632,3 +1632,29 @@ def test_a_collaborator_cannot_sweep_uics_to_find_who_is_in_the_programme(signed
     # Then after a working day's worth of lookups the answers stop
     assert statuses[:60] == [200] * 60
     assert statuses[-1] == 429
+
+
+def test_after_erasure_the_audit_log_says_nothing_about_what_the_client_was(signed_in, database):
+    # Given a minor registered, assessed with health needs and referred-ready, then erased
+    from test_clients_support import assessment, register
+
+    from casework import vocab
+    from casework.audit import AuditEvent
+    from casework.clients import services as client_services
+
+    browser, account = signed_in("collaborator")
+    client_id = register(browser, birth_year="2011", uic="HOLA2011N")
+    browser.post(f"/clients/{client_id}/assessment",
+                 assessment(levels={"hiv_treatment": "urgent", "child_protection": "some"}),
+                 page=f"/clients/{client_id}/assessment")
+    with database.transaction() as session:
+        client_services.erase_client(session, client_id, actor=session.get(User, account.user_id),
+                                     reason="client_request")
+    # When someone reads the audit log afterwards
+    with database.transaction() as session:
+        actions = set(session.scalars(select(AuditEvent.action)))
+        details = " ".join(session.scalars(select(AuditEvent.details)))
+    assert {"client.registered", "client.assessed", "client.erased"} <= actions
+    # Then no need domain, age band or minor flag is left there
+    for code in [*vocab.NEED_DOMAINS, "lt18", "is_minor", "age_band", "needs"]:
+        assert code not in details, code

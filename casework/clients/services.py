@@ -79,7 +79,7 @@ def refresh_age_band(session: Session, actor: User, client: Client) -> None:
     band = age_band_for(int(client.birth_year), clock.local_today())
     if band != client.age_band:
         client.age_band, client.is_minor = band, band == "lt18"
-        _audit(session, "client.age_band_updated", actor, client.id, age_band=band)
+        _audit(session, "client.age_band_updated", actor, client.id)
 
 
 # --- consent ---------------------------------------------------------------------------
@@ -196,8 +196,10 @@ def register_client(session: Session, actor: User, data: Registration, *, overro
         session.add(Consent(client_id=client.id, purpose=purpose, method=data.consent_method,
                             given_on=data.consent_date, recorded_by=actor.id))
     session.flush()
+    # No categories that say something about the person (age band, minor, needs): the audit log
+    # outlives erasure, so it holds who did what, never what a client is.
     _audit(session, "client.registered", actor, client.id, consent_method=data.consent_method, consents=purposes,
-           uic_declined=client.uic_declined, is_minor=client.is_minor, uic_match_overridden=overrode_match)
+           uic_declined=client.uic_declined, uic_match_overridden=overrode_match)
     return client
 
 
@@ -262,8 +264,7 @@ def add_assessment(session: Session, actor: User, client: Client, *, assessed_on
         need.note = note
         assessment.needs.append(need)
     session.flush()
-    _audit(session, "client.assessed", actor, client.id, assessment_id=assessment.id, eligible=eligible,
-           needs=sorted(d for d, (lv, _) in needs.items() if lv != "none"))
+    _audit(session, "client.assessed", actor, client.id, assessment_id=assessment.id)
     return assessment
 
 

@@ -108,8 +108,7 @@ def create(session: Session, actor: User, client: Client, request: NewReferral) 
                               to_status="requested"))
     session.flush()
     record(session, "referral.created", actor_id=actor.id, actor_role=actor.role, object_type="referral",
-           object_id=referral.id, details={"client_id": client.id, "service_id": service.id,
-                                           "need_domain": service.need_domain, "urgency": request.urgency,
+           object_id=referral.id, details={"client_id": client.id,
                                            "share_phone": request.share_phone,
                                            "previous_referral_id": referral.previous_referral_id})
     return referral
