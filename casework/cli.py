@@ -449,6 +449,7 @@ def retention_run(ctx: click.Context, years: int | None) -> None:
     compact_after_erasure(database.engine)
     click.echo(f"erased {result.erased} client record(s) closed before {result.cutoff:%Y-%m-%d} "
                f"(retention {years} years)")
+    click.echo(f"age band updated on {result.age_bands_updated} client record(s)")
 
 
 def main() -> None:

@@ -10,9 +10,10 @@ Anonymous visitors are sent to sign in (GET) or refused (POST).
 COLLABORATOR_PAGES = ("clients.caseload", "clients.register")
 COLLABORATOR_FORMS = {"clients.find": "ok", "clients.request_coassign": "redirect"}
 CLIENT_GETS = ("clients.view", "clients.assess", "clients.assessments", "clients.close",
-               "clients.record_sheet", "clients.correct", "clients.erase")
+               "clients.record_sheet", "clients.correct", "clients.erase", "clients.note_correct",
+               "clients.follow_up_correct", "clients.assessment_correct")
 CLIENT_POSTS = ("clients.consent_add", "clients.consent_withdraw", "clients.note_add", "clients.follow_up_add",
-                "clients.follow_up_done", "clients.reopen")
+                "clients.follow_up_done", "clients.reopen", "clients.coassignee_remove")
 NOT_COLLABORATORS = ("provider", "supervisor", "admin")
 NOT_ADMINS = ("collaborator", "provider", "supervisor")
 
@@ -46,6 +47,7 @@ EXPECTED = {
     "clients.admin_reassign": _admin_row("ok", "login"),
     "clients.admin_reassign_client": _admin_row("ok", "forbidden"),
     "clients.admin_coassign": _admin_row("notfound", "forbidden"),
+    "clients.admin_coassignment_remove": _admin_row("notfound", "forbidden"),
 }
 
 URL_ARGS = {

@@ -49,6 +49,7 @@ EXPECTED = {
     "referrals.inbox": _row(provider="ok"),
     "referrals.find": _row(anonymous="forbidden", provider="redirect"),
     "referrals.received": _row(provider="notfound"),
+    "referrals.feedback": _row(anonymous="forbidden", provider="notfound"),
     "referrals.transition": _row(anonymous="forbidden", collaborator="notfound", provider="notfound",
                                  admin="notfound"),
     "referrals.correct": _row(admin="ok"),

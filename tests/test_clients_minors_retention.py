@@ -70,7 +70,7 @@ def test_retention_erases_only_clients_closed_longer_than_the_period(signed_in, 
         assert set(session.scalars(select(Client.id))) == {recent, still_open}
         run = session.scalars(select(AuditEvent).where(AuditEvent.action == "retention.run")).one()
         erased = session.scalars(select(AuditEvent).where(AuditEvent.action == "client.erased")).one()
-    assert run.details == '{"erased":1,"years":5}'
+    assert run.details == '{"age_bands_updated":0,"erased":1,"years":5}'
     assert (erased.object_id, erased.actor_role, erased.details) == (old, "system", '{"reason":"retention"}')
 
 

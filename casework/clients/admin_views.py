@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from casework.clients import forms, services
+from casework.clients.models import Client
 from casework.clients.views import bp
 from casework.policy import allow
 from casework.runtime import db_session
@@ -41,6 +42,7 @@ def _page(whole: forms.ReassignCaseloadForm, one: forms.ReassignClientForm, peop
     return render_template(
         "clients/admin_reassign.html", whole=whole, one=one, people=people,
         requests=services.pending_coassign_requests(db_session()), action_form=forms.ActionForm(),
+        co_assignments=services.co_assignments(db_session()),
     )
 
 
@@ -93,4 +95,22 @@ def admin_coassign(event_id: int) -> Response:
             abort(404)  # unknown, already granted, or its client was erased
         db.commit()
         flash(_("The collaborator was co-assigned."), "success")
+    return redirect(url_for("clients.admin_reassign"))
+
+
+@bp.route("/admin/co-assignments/<client_id>/<user_id>/remove", methods=["POST"])
+@allow("admin")
+def admin_coassignment_remove(client_id: str, user_id: str) -> Response:
+    """End a co-assignment from the reassignment screen (the admin sees the display code only)."""
+    if forms.ActionForm().validate_on_submit():
+        db = db_session()
+        client = db.get(Client, client_id)
+        if client is None:
+            abort(404)
+        try:
+            services.remove_coassignment(db, current_user._get_current_object(), client, user_id)
+        except services.ClientError:
+            abort(404)
+        db.commit()
+        flash(_("The collaborator is no longer co-assigned."), "success")
     return redirect(url_for("clients.admin_reassign"))

@@ -198,7 +198,8 @@ class RegisterForm(ClientDetailsMixin, FlaskForm):
 
 
 class CorrectForm(ClientDetailsMixin, FlaskForm):
-    pass
+    confirm_different = BooleanField(_l("I checked with the client: the other record is a different person, "
+                                        "save the correction"))
 
 
 for _name, _field in _details_fields().items():
@@ -263,6 +264,20 @@ def assessment_form(data: dict[str, Any] | None = None) -> FlaskForm:
             _l("Note (optional)"), filters=[tidy], validators=[Optional(), Text(NEED_NOTE_MAX, multiline=True)],
             render_kw={"rows": "2"}))
     return AssessmentForm(data=data)
+
+
+def need_notes_form(domains: list[str], data: dict[str, Any] | None = None) -> FlaskForm:
+    """The notes of one assessment's needs, for correction (the same checks as when assessing)."""
+
+    class NeedNotesForm(FlaskForm):
+        pass
+
+    for code in domains:
+        label = vocab.NEED_DOMAINS[code][0] if code in vocab.NEED_DOMAINS else code
+        setattr(NeedNotesForm, f"note_{code}", TextAreaField(
+            label, filters=[tidy], validators=[Optional(), Text(NEED_NOTE_MAX, multiline=True)],
+            render_kw={"rows": "2"}))
+    return NeedNotesForm(data=data)
 
 
 class ReassignCaseloadForm(FlaskForm):

@@ -6,6 +6,7 @@ Audit details hold codes, counts and field names only, never a stored value.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -71,15 +72,18 @@ def _apply_age(client: Client, birth_year: str | None, chosen_band: str) -> None
     client.is_minor = client.age_band == "lt18"
 
 
-def refresh_age_band(session: Session, actor: User, client: Client) -> None:
+def refresh_age_band(session: Session, actor: User | None, client: Client) -> bool:
     """Bands come from the birth year and move with time: a 17-year-old turns 18. Kept current
-    whenever the case worker opens the record (the change is audited, never the year)."""
+    whenever the case worker opens the record, and by the retention run for records nobody
+    opens (``actor`` None: the system). The change is audited, never the year or the band."""
     if client.birth_year is None:
-        return
+        return False
     band = age_band_for(int(client.birth_year), clock.local_today())
-    if band != client.age_band:
-        client.age_band, client.is_minor = band, band == "lt18"
-        _audit(session, "client.age_band_updated", actor, client.id)
+    if band == client.age_band:
+        return False
+    client.age_band, client.is_minor = band, band == "lt18"
+    _audit(session, "client.age_band_updated", actor, client.id)
+    return True
 
 
 # --- consent ---------------------------------------------------------------------------
@@ -213,7 +217,8 @@ def request_coassignment(session: Session, actor: User, client_ids: list[str]) -
 # --- correction ---------------------------------------------------------------------------
 
 
-def correct_client(session: Session, actor: User, client: Client, values: dict[str, Any]) -> list[str]:
+def correct_client(session: Session, actor: User, client: Client, values: dict[str, Any], *,
+                   overrode_match: bool = False) -> list[str]:
     """Apply corrections; returns the names of the fields that changed (old values are never logged)."""
     changed: list[str] = []
     new_uic = None if values.get("uic_declined") else values.get("uic")
@@ -235,8 +240,76 @@ def correct_client(session: Session, actor: User, client: Client, values: dict[s
     if before[1] != client.age_band:
         changed.append("age_band")
     if changed:
-        _audit(session, "client.corrected", actor, client.id, fields=sorted(changed))
+        extra = {"uic_match_overridden": True} if overrode_match else {}
+        _audit(session, "client.corrected", actor, client.id, fields=sorted(changed), **extra)
     return changed
+
+
+def uic_changes(client: Client, raw: str | None) -> bool:
+    """True when ``raw`` (None: declined) is a different UIC from the stored one."""
+    new = storage.canonical_uic(raw) if raw else None
+    return bool(new) and new != client.uic
+
+
+def uic_duplicates(session: Session, actor: User, client: Client, raw: str, where: str) -> tuple[list[str], int]:
+    """Other records with the same UIC: (ids in the actor's caseload, how many elsewhere).
+
+    The same check as registration; a match outside the caseload is logged against
+    that record (``record_uic_probe``). A match is "possibly the same person": a
+    human decides, nothing is merged.
+    """
+    matches = [m for m in storage.find_ids_by_uic(session, raw) if m != client.id]
+    mine = in_caseload(session, actor, matches)
+    record_uic_probe(session, actor, [m for m in matches if m not in mine], where)
+    return sorted(mine), len(matches) - len(mine)
+
+
+def correct_note(session: Session, actor: User, client: Client, note: CaseNote, body: str) -> list[str]:
+    """Correct a case note's text; audited with the note id and field name only."""
+    if note.client_id != client.id:
+        raise ClientError("not_found")
+    if body == note.body:
+        return []
+    note.body = body
+    _audit(session, "client.note_corrected", actor, client.id, note_id=note.id, fields=["body"])
+    return ["body"]
+
+
+def correct_follow_up(session: Session, actor: User, client: Client, follow_up: FollowUp, *, due_on: date,
+                      description: str | None) -> list[str]:
+    """Correct a follow-up's due date and description; audited with the id and field names only."""
+    if follow_up.client_id != client.id:
+        raise ClientError("not_found")
+    changed = []
+    if due_on != follow_up.due_on:
+        follow_up.due_on = due_on
+        changed.append("due_on")
+    if description != follow_up.description:
+        follow_up.description = description
+        changed.append("description")
+    if changed:
+        _audit(session, "client.follow_up_corrected", actor, client.id, follow_up_id=follow_up.id,
+               fields=sorted(changed))
+    return changed
+
+
+def correct_need_notes(session: Session, actor: User, client: Client, assessment: Assessment,
+                       notes: dict[str, str | None]) -> int:
+    """Correct the need notes of the client's latest assessment; earlier ones stay as history.
+
+    The audit names the need rows by id, never by domain: which needs a client has
+    says what the client is, and the audit log outlives erasure.
+    """
+    latest = latest_assessment(session, client.id)
+    if latest is None or latest.id != assessment.id or set(notes) - set(vocab.NEED_DOMAINS):
+        raise ClientError("not_latest_assessment")
+    changed = [need for need in assessment.needs if need.domain in notes and notes[need.domain] != need.note]
+    for need in changed:
+        need.note = notes[need.domain]
+    if changed:
+        _audit(session, "client.assessment_corrected", actor, client.id, assessment_id=assessment.id,
+               need_ids=sorted(n.id for n in changed), fields=["note"])
+    return len(changed)
 
 
 # --- assessments, notes, follow-ups ----------------------------------------------------------
@@ -571,12 +644,18 @@ class CoassignRequest:
 def pending_coassign_requests(session: Session, limit: int = 50) -> list[CoassignRequest]:
     """Requests from the audit log that are not granted yet (and whose client still exists)."""
     rows = session.execute(
-        select(AuditEvent.id, AuditEvent.occurred_at, AuditEvent.object_id, AuditEvent.actor_id)
-        .where(AuditEvent.action == "client.coassign_requested").order_by(AuditEvent.id.desc()).limit(500)
+        select(AuditEvent.id, AuditEvent.occurred_at, AuditEvent.object_id, AuditEvent.actor_id,
+               AuditEvent.action, AuditEvent.details)
+        .where(AuditEvent.action.in_(("client.coassign_requested", *_COASSIGN_HANDLED)))
+        .order_by(AuditEvent.id.desc()).limit(1000)
     ).all()
     found: list[CoassignRequest] = []
     seen: set[tuple[str, str]] = set()
-    for event_id, at, client_id, actor_id in rows:
+    for event_id, at, client_id, actor_id, action, details in rows:
+        if action in _COASSIGN_HANDLED:
+            # Granted or later removed: the request is handled, and must not come back after a removal.
+            seen.add((client_id, json.loads(details or "{}").get("user", "")))
+            continue
         if (client_id, actor_id) in seen:
             continue
         seen.add((client_id, actor_id))
@@ -591,6 +670,9 @@ def pending_coassign_requests(session: Session, limit: int = 50) -> list[Coassig
     return found
 
 
+_COASSIGN_HANDLED = ("client.coassigned", "client.coassignment_removed")
+
+
 def grant_coassignment(session: Session, actor: User, event_id: int) -> CoassignRequest:
     request = next((r for r in pending_coassign_requests(session, limit=500) if r.event_id == event_id), None)
     if request is None:
@@ -598,6 +680,33 @@ def grant_coassignment(session: Session, actor: User, event_id: int) -> Coassign
     session.add(ClientAssignment(client_id=request.client_id, user_id=request.requester.id))
     _audit(session, "client.coassigned", actor, request.client_id, user=request.requester.id)
     return request
+
+
+@dataclass
+class CoAssignment:
+    client_id: str
+    display_code: str
+    user: User
+
+
+def co_assignments(session: Session) -> list[CoAssignment]:
+    """Every co-assignment, by display code (for the admin screen: codes and names only)."""
+    rows = session.execute(
+        select(ClientAssignment.client_id, Client.display_code, User)
+        .join(Client, Client.id == ClientAssignment.client_id).join(User, User.id == ClientAssignment.user_id)
+        .order_by(Client.display_code, User.display_name)
+    ).all()
+    return [CoAssignment(client_id, code, user) for client_id, code, user in rows]
+
+
+def remove_coassignment(session: Session, actor: User, client: Client, user_id: str) -> None:
+    """End a collaborator's co-assignment (the owner's or an admin's decision); audited with ids only."""
+    assignment = session.get(ClientAssignment, (client.id, user_id))
+    if assignment is None:
+        raise ClientError("not_coassigned")
+    client.co_assignees.remove(assignment)
+    session.flush()
+    _audit(session, "client.coassignment_removed", actor, client.id, user=user_id)
 
 
 # --- access sheet (client rights) -------------------------------------------------------------------

@@ -16,10 +16,10 @@ from casework import clock, vocab
 from casework.audit import record
 from casework.auth.models import User
 from casework.clients import forms, services, storage
-from casework.clients.models import CaseNote, Client, Consent, FollowUp
+from casework.clients.models import Assessment, CaseNote, Client, Consent, FollowUp
 from casework.extensions import limiter
 from casework.policy import allow
-from casework.policy.clients import can_access_client, in_caseload, is_owner
+from casework.policy.clients import can_access_client, can_remove_coassignment, in_caseload, is_owner
 from casework.runtime import db_session, runtime
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
@@ -37,6 +37,9 @@ REFUSALS = {
     "bad_consent": _l("Choose one of the options shown."),
     "bad_assessment": _l("Choose one of the options shown."),
     "consent_needed": _l("Without the client's consent to registration nothing can be stored."),
+    "not_latest_assessment": _l("Only the notes of the latest assessment can be corrected; "
+                                "earlier assessments stay as history."),
+    "not_coassigned": _l("This collaborator is not co-assigned to the client."),
 }
 
 
@@ -45,6 +48,10 @@ AUDIT_LABELS = {
     "client.viewed": _l("Opened"),
     "client.uic_matched": _l("Found by someone else's UIC search"),
     "client.corrected": _l("Corrected details"),
+    "client.note_corrected": _l("Corrected a note"),
+    "client.follow_up_corrected": _l("Corrected a follow-up"),
+    "client.assessment_corrected": _l("Corrected assessment notes"),
+    "client.coassignment_removed": _l("Removed a co-assigned collaborator"),
     "client.consent_recorded": _l("Recorded consent"),
     "client.consent_withdrawn": _l("Withdrew consent"),
     "client.assessed": _l("Assessed needs"),
@@ -208,9 +215,11 @@ def _render_client(client: Client, **form_overrides: Any) -> str:
         "action_form": forms.ActionForm(),
     } | form_overrides
     consents = services.current_consents(db, client.id)
+    co_assignees = [a.user_id for a in client.co_assignees]
     html = render_template(
         "clients/client.html", client=client, latest=latest, notes=notes, follow_ups=follow_ups,
-        consents=consents, names=_names(db, [n.author_id for n in notes], consents.values()),
+        consents=consents, names=_names(db, [n.author_id for n in notes] + co_assignees, consents.values()),
+        co_assignees=co_assignees, can_remove_coassignment=can_remove_coassignment(user, client),
         can_refer=services.can_refer(db, client), can_contact=services.can_contact(db, client),
         registration_active=services.consent_active(db, client.id, "registration"),
         history=services.access_history(db, client.id) if is_owner(user, client) else None,
@@ -418,23 +427,43 @@ def record_sheet(client_id: str) -> str:
 
 @bp.route("/<client_id>/correct", methods=["GET", "POST"])
 @allow("collaborator")
+@limiter.limit(UIC_LOOKUP_LIMIT, key_func=_per_user, methods=["POST"])
 def correct(client_id: str) -> Response | str:
     client = _load(client_id)
     db = db_session()
+    user = _actor()
     form = forms.CorrectForm(data=None if forms.is_post() else _current_details(client))
     if form.validate_on_submit():
-        changed = services.correct_client(db, _actor(), client, {
+        uic = None if form.uic_declined.data else form.uic.data
+        overrode = False
+        if services.uic_changes(client, uic):
+            mine, elsewhere = services.uic_duplicates(db, user, client, uic, "correction")
+            if (mine or elsewhere) and not form.confirm_different.data:
+                db.commit()  # the probe is logged; nothing of the correction is saved
+                return _render_correct(client, form, mine, elsewhere, uic)
+            overrode = bool(mine or elsewhere)
+        changed = services.correct_client(db, user, client, {
             name: form[name].data for name in (*services.ENCRYPTED_DETAILS, *services.PLAIN_DETAILS,
                                                "uic_declined")
-        })
+        }, overrode_match=overrode)
         db.commit()
         flash(_("%(n)d field(s) corrected.", n=len(changed)) if changed else _("Nothing was changed."), "info")
         return redirect(url_for("clients.view", client_id=client.id))
     if not forms.is_post():
-        services.record_view(db, _actor(), client, "correct_form")
-    html = render_template("clients/correct.html", client=client, form=form)
+        services.record_view(db, user, client, "correct_form")
+    html = _render_correct(client, form)
     db.commit()
     return html
+
+
+def _render_correct(client: Client, form: forms.CorrectForm, mine: list[str] | None = None, elsewhere: int = 0,
+                    uic: str | None = None) -> str:
+    """The correction form; after a UIC match, with the matches for the worker to judge."""
+    duplicates = db_session().execute(select(Client.id, Client.display_code)
+                                      .where(Client.id.in_(mine))).all() if mine else []
+    request_form = forms.CoassignRequestForm(data={"uic": uic}, formdata=None) if elsewhere else None
+    return render_template("clients/correct.html", client=client, form=form, duplicates=duplicates,
+                           elsewhere=elsewhere, matched=bool(mine or elsewhere), request_form=request_form)
 
 
 def _current_details(client: Client) -> dict[str, Any]:
@@ -463,3 +492,107 @@ def erase(client_id: str) -> Response | str:
             flash(_("The record was erased. Only an audit entry without any client data remains."), "info")
             return redirect(url_for("clients.caseload"))
     return render_template("clients/erase.html", client=client, form=form)
+
+
+# --- correcting notes, follow-ups and assessment notes ------------------------------------------------------
+
+
+def _child(model: type, client: Client, row_id: str) -> Any:
+    """A row that hangs off the client, or 404 (also for another client's row)."""
+    row = db_session().get(model, row_id)
+    if row is None or row.client_id != client.id:
+        abort(404)
+    return row
+
+
+def _corrected(client: Client, changed: int) -> Response:
+    flash(_("%(n)d field(s) corrected.", n=changed) if changed else _("Nothing was changed."), "info")
+    return redirect(url_for("clients.view", client_id=client.id))
+
+
+@bp.route("/<client_id>/notes/<note_id>/correct", methods=["GET", "POST"])
+@allow("collaborator")
+def note_correct(client_id: str, note_id: str) -> Response | str:
+    client = _load(client_id)
+    note = _child(CaseNote, client, note_id)
+    db = db_session()
+    form = forms.NoteForm(data=None if forms.is_post() else {"body": note.body})
+    if form.validate_on_submit():
+        changed = services.correct_note(db, _actor(), client, note, form.body.data)
+        db.commit()
+        return _corrected(client, len(changed))
+    return _render_entry(client, form, _("Correct a case note"), "note_correct_form", ("body",))
+
+
+@bp.route("/<client_id>/follow-ups/<follow_up_id>/correct", methods=["GET", "POST"])
+@allow("collaborator")
+def follow_up_correct(client_id: str, follow_up_id: str) -> Response | str:
+    client = _load(client_id)
+    follow_up = _child(FollowUp, client, follow_up_id)
+    db = db_session()
+    current = {"due_on": follow_up.due_on, "description": follow_up.description}
+    form = forms.FollowUpForm(data=None if forms.is_post() else current)
+    if form.validate_on_submit():
+        changed = services.correct_follow_up(db, _actor(), client, follow_up, due_on=form.due_on.data,
+                                             description=form.description.data)
+        db.commit()
+        return _corrected(client, len(changed))
+    return _render_entry(client, form, _("Correct a follow-up"), "follow_up_correct_form",
+                         ("due_on", "description"))
+
+
+@bp.route("/<client_id>/assessment/notes", methods=["GET", "POST"])
+@allow("collaborator")
+def assessment_correct(client_id: str) -> Response | str:
+    """The need notes of the latest assessment; earlier assessments stay as history."""
+    client = _load(client_id)
+    db = db_session()
+    latest: Assessment | None = services.latest_assessment(db, client.id)
+    if latest is None:
+        abort(404)
+    domains = [need.domain for need in latest.needs]
+    form = forms.need_notes_form(domains, None if forms.is_post() else
+                                 {f"note_{need.domain}": need.note for need in latest.needs})
+    if form.validate_on_submit():
+        try:
+            changed = services.correct_need_notes(db, _actor(), client, latest,
+                                                  {code: form[f"note_{code}"].data for code in domains})
+        except services.ClientError as exc:
+            return _refused(exc, client)
+        db.commit()
+        return _corrected(client, changed)
+    return _render_entry(client, form, _("Correct the notes of the latest assessment"), "assessment_correct_form",
+                         tuple(f"note_{code}" for code in domains))
+
+
+def _render_entry(client: Client, form: Any, title: str, page: str, fields: tuple[str, ...]) -> str:
+    """One correction form; opening it is a read of the record, so it is audited."""
+    db = db_session()
+    if not forms.is_post():
+        services.record_view(db, _actor(), client, page)
+    html = render_template("clients/correct_entry.html", client=client, form=form, title=title,
+                           fields=[form[name] for name in fields])
+    db.commit()
+    return html
+
+
+# --- co-assignments ----------------------------------------------------------------------------------------
+
+
+@bp.route("/<client_id>/co-assignees/<user_id>/remove", methods=["POST"])
+@allow("collaborator")
+def coassignee_remove(client_id: str, user_id: str) -> Response:
+    """The owner ends a co-assignment. A co-assigned collaborator already knows the record: 403."""
+    client = _load(client_id)
+    if not can_remove_coassignment(current_user, client):
+        abort(403)
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    db = db_session()
+    try:
+        services.remove_coassignment(db, _actor(), client, user_id)
+    except services.ClientError:
+        abort(404)
+    db.commit()
+    flash(_("The collaborator is no longer co-assigned."), "success")
+    return redirect(url_for("clients.view", client_id=client.id))

@@ -29,6 +29,12 @@ def can_access_client(user: Any, client: Client) -> bool:
     return any(assignment.user_id == user.id for assignment in client.co_assignees)
 
 
+def can_remove_coassignment(user: Any, client: Client) -> bool:
+    """Only the owner ends a co-assignment from the client page (admins do it from the
+    reassignment screen, which shows display codes only)."""
+    return can_access_client(user, client) and is_owner(user, client)
+
+
 def caseload_filter(user_id: str) -> Any:
     """A SQL condition selecting the clients in ``user_id``'s caseload (owner or co-assigned)."""
     co_assigned = select(ClientAssignment.client_id).where(ClientAssignment.user_id == user_id)

@@ -36,7 +36,8 @@ def _referral_context() -> dict[str, object]:
 
     if not getattr(current_user, "is_authenticated", False) or inspect(current_user).detached:
         return {}  # signed out, or an error page after the request's session was closed
-    context: dict[str, object] = {"referrals_waiting": _waiting, "client_referrals": _client_referrals}
+    context: dict[str, object] = {"referrals_waiting": _waiting, "client_referrals": _client_referrals,
+                                  "referrals_with_feedback": _with_feedback}
     from casework.referrals import services
     from casework.runtime import db_session
 
@@ -69,6 +70,32 @@ def _waiting() -> list[WaitingReferral]:
     return result
 
 
+@dataclass(frozen=True)
+class FeedbackWaiting:
+    """A row of the caseload panel: the service wrote feedback the collaborator has not opened yet."""
+
+    referral_id: str
+    code: str
+    display_code: str
+    service_name: str
+
+
+def _with_feedback() -> list[FeedbackWaiting]:
+    """The signed-in collaborator's caseload referrals with feedback written since they last opened them."""
+    from casework.directory.models import Service
+    from casework.referrals import services
+    from casework.runtime import db_session
+
+    if getattr(current_user, "role", None) != "collaborator":
+        return []
+    db = db_session()
+    rows = services.sent(db, current_user.id)
+    unread = services.unread_feedback(db, current_user.id, {r.id for r, _ in rows})
+    rows = [(r, c) for r, c in rows if r.id in unread]
+    names = {s.id: s.name for s in db.query(Service).filter(Service.id.in_({r.service_id for r, _ in rows}))}
+    return [FeedbackWaiting(r.id, r.code, c.display_code, names.get(r.service_id, "")) for r, c in rows]
+
+
 def _client_referrals(client: object) -> list[tuple[object, str, str | None]]:
     """(referral, service name, overdue reason) for the client page; empty unless the user may see the client."""
     from casework import clock
@@ -86,4 +113,4 @@ def _client_referrals(client: object) -> list[tuple[object, str, str | None]]:
     return [(r, names.get(r.service_id, ""), services.is_overdue(r, today)) for r in referrals]
 
 
-__all__ = ["WaitingReferral", "register"]
+__all__ = ["FeedbackWaiting", "WaitingReferral", "register"]

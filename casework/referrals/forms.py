@@ -7,6 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from casework import vocab
+from casework.clients.forms import Text, tidy  # the same free-text checks and message as the clients forms
 
 NOTE_MAX = 1000
 
@@ -24,7 +25,7 @@ class NewReferralForm(FlaskForm):
     share_phone = BooleanField(_l("Share the client's phone number with this service"))
     note_to_receiver = TextAreaField(
         _l("Note to the receiving service"),
-        validators=[Optional(), Length(max=NOTE_MAX)],
+        filters=[tidy], validators=[Text(NOTE_MAX, multiline=True)],
     )
     consent = BooleanField(_l("The client agreed today that the details shown above are shared with this "
                               "service for this referral"))
@@ -37,14 +38,23 @@ class TransitionForm(FlaskForm):
     to = HiddenField(validators=[DataRequired()])
     version = IntegerField(validators=[InputRequired()])
     reason_code = SelectField(_l("Reason"), choices=[], validate_choice=False, validators=[Optional()])
-    reason_text = TextAreaField(_l("Details (optional)"), validators=[Optional(), Length(max=NOTE_MAX)])
+    reason_text = TextAreaField(_l("Details (optional)"), filters=[tidy], validators=[Text(NOTE_MAX, multiline=True)])
     business_status = SelectField(_l("What was delivered"), choices=[], validate_choice=False,
                                   validators=[Optional()])
-    outcome = TextAreaField(_l("Outcome (optional)"), validators=[Optional(), Length(max=NOTE_MAX)])
+    outcome = TextAreaField(_l("Outcome (optional)"), filters=[tidy], validators=[Text(NOTE_MAX, multiline=True)])
     feedback = TextAreaField(_l("Feedback to the referring collaborator (optional)"),
-                             validators=[Optional(), Length(max=NOTE_MAX)])
+                             filters=[tidy], validators=[Text(NOTE_MAX, multiline=True)])
 
 
 class FindByCodeForm(FlaskForm):
     code = StringField(_l("Referral code"), validators=[DataRequired(), Length(max=40)],
                        render_kw={"autocomplete": "off", "autocapitalize": "characters"})
+
+
+class FeedbackForm(FlaskForm):
+    """A note from the receiving service to the referrer, without a change of status."""
+
+    version = IntegerField(validators=[InputRequired()])
+    note = TextAreaField(_l("Feedback to the referring collaborator"), filters=[tidy],
+                         validators=[DataRequired(message=_l("Write the feedback first.")),
+                                     Text(NOTE_MAX, multiline=True)])

@@ -17,6 +17,7 @@ caller's transaction; the caller commits once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -82,7 +83,7 @@ class TransitionRefused(Exception):
     """A change the table does not allow, or one missing what it needs.
 
     ``code`` is one of: ``not_allowed``, ``reason_required``, ``outcome_required``,
-    ``changed`` (someone else changed the referral first).
+    ``changed`` (someone else changed the referral first), ``too_many_notes``.
     """
 
     def __init__(self, code: str) -> None:
@@ -157,6 +158,8 @@ def apply(session: Session, referral: Referral, change: Change, *, actor_id: str
     start = referral.status
     at = _event_time(session, referral, now)  # read before changing anything: no autoflush of the change here
     _set_status(referral, change, rule, now, recorded_by_referrer="provider" not in actor_kinds)
+    if change.feedback:
+        _append_feedback(referral, change.feedback, at=now, by=actor_id)
     code = change.business_status if rule.needs_outcome else change.reason_code if rule.reasons is not None else None
     session.add(ReferralEvent(referral_id=referral.id, at=at, actor_id=actor_id, from_status=start,
                               to_status=change.to, reason_code=code))
@@ -168,6 +171,8 @@ def apply(session: Session, referral: Referral, change: Change, *, actor_id: str
     record(session, f"referral.{change.to}", actor_id=actor_id, actor_role=actor_role,
            object_type="referral", object_id=referral.id,
            details={"from": start, "to": change.to, "reason": code})
+    if change.feedback:
+        _record_feedback(session, referral, actor_id=actor_id, actor_role=actor_role)
 
 
 def _event_time(session: Session, referral: Referral, now: datetime) -> datetime:
@@ -195,5 +200,72 @@ def _set_status(referral: Referral, change: Change, rule: Rule, now: datetime, *
         referral.outcome_recorded_by_referrer = recorded_by_referrer
     if change.to in vocab.TERMINAL_STATUSES:
         referral.closed_at = now
-    if change.feedback:
-        referral.feedback = change.feedback
+
+
+# --- feedback from the receiving service ----------------------------------------------------
+
+FEEDBACK_ACTION = "referral.feedback_sent"
+# Far more than a real referral gathers; it bounds the size of the one encrypted field.
+FEEDBACK_NOTES_MAX = 50
+
+
+@dataclass(frozen=True)
+class FeedbackNote:
+    at: datetime | None  # None: a note kept from before notes were dated
+    by: str | None  # user id of the provider who wrote it
+    text: str
+
+
+def feedback_notes(referral: Referral) -> list[FeedbackNote]:
+    """The provider's notes to the referrer, oldest first.
+
+    They are kept as a JSON list inside the one encrypted ``feedback`` field: appended,
+    never replaced, so the referrer reads the whole exchange of a closed loop. A value
+    written before the list existed is plain text and reads as one undated note.
+    """
+    raw = referral.feedback
+    if not raw:
+        return []
+    try:
+        data = json.loads(raw)
+        return [FeedbackNote(datetime.fromisoformat(n["at"]), n.get("by"), str(n["text"])) for n in data["notes"]]
+    except (ValueError, TypeError, KeyError):
+        return [FeedbackNote(None, None, raw)]
+
+
+def _append_feedback(referral: Referral, text: str, *, at: datetime, by: str | None) -> None:
+    notes = feedback_notes(referral)
+    if len(notes) >= FEEDBACK_NOTES_MAX:
+        raise TransitionRefused("too_many_notes")
+    notes.append(FeedbackNote(at, by, text))
+    referral.feedback = json.dumps(
+        {"v": 1, "notes": [{"at": n.at.isoformat() if n.at else at.isoformat(), "by": n.by, "text": n.text}
+                           for n in notes]}, ensure_ascii=False)
+
+
+def _record_feedback(session: Session, referral: Referral, *, actor_id: str | None, actor_role: str) -> None:
+    # Codes only: the note itself lives encrypted on the referral.
+    record(session, FEEDBACK_ACTION, actor_id=actor_id, actor_role=actor_role, object_type="referral",
+           object_id=referral.id, details={"status": referral.status})
+
+
+def add_feedback(session: Session, referral: Referral, text: str, *, actor_id: str, actor_role: str,
+                 actor_kinds: frozenset[str], expected_version: int) -> None:
+    """A provider's note to the referrer without a change of status; flushed, the caller commits.
+
+    Only the receiving provider may write one, and never once the referral is entered-in-error
+    (it was never meant for them). The version check is the transitions' own, so a note and a
+    status change made at the same moment cannot both be kept unseen.
+    """
+    if "provider" not in actor_kinds or referral.status == "entered-in-error":
+        raise TransitionRefused("not_allowed")
+    if expected_version != referral.version:
+        raise TransitionRefused("changed")
+    now = clock.utcnow()
+    _append_feedback(referral, text, at=now, by=actor_id)
+    referral.updated_at = now
+    try:
+        session.flush()  # UPDATE … WHERE version = :seen
+    except StaleDataError:
+        raise TransitionRefused("changed") from None
+    _record_feedback(session, referral, actor_id=actor_id, actor_role=actor_role)

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from casework import clock, codes, vocab
-from casework.audit import record
+from casework.audit import AuditEvent, record
 from casework.auth.models import User
 from casework.clients.models import Client
 from casework.db import new_id
@@ -303,6 +303,30 @@ def sent(session: Session, user_id: str, *, overdue_only: bool = False) -> list[
 def for_client(session: Session, client_id: str) -> list[Referral]:
     return list(session.scalars(select(Referral).where(Referral.client_id == client_id)
                                 .order_by(Referral.created_at.desc())))
+
+
+def unread_feedback(session: Session, user_id: str, referral_ids: set[str] | list[str]) -> set[str]:
+    """The referrals whose service wrote feedback since ``user_id`` last opened them.
+
+    Read from the audit log, which already holds both facts as codes (a provider's
+    ``referral.feedback_sent`` and the referrer's ``referral.viewed``); its ids grow in
+    the chain's order, so comparing ids needs no clock and has no ties.
+    """
+    ids = set(referral_ids)
+    if not ids:
+        return set()
+
+    def latest(*conditions: ColumnElement[bool]) -> dict[str, int]:
+        query = (select(AuditEvent.object_id, func.max(AuditEvent.id))
+                 .where(AuditEvent.object_type == "referral", AuditEvent.object_id.in_(ids), *conditions)
+                 .group_by(AuditEvent.object_id))
+        return {object_id: last for object_id, last in session.execute(query)}
+
+    written = latest(AuditEvent.action == lifecycle.FEEDBACK_ACTION)
+    if not written:
+        return set()
+    read = latest(AuditEvent.action == "referral.viewed", AuditEvent.actor_id == user_id)
+    return {referral_id for referral_id, last in written.items() if last > read.get(referral_id, 0)}
 
 
 def inbox_badge(session: Session, organisation_id: str) -> int:

@@ -28,7 +28,7 @@ from casework.policy import allow
 from casework.policy import referrals as policy
 from casework.policy.clients import caseload_filter
 from casework.referrals import lifecycle, services
-from casework.referrals.forms import FindByCodeForm, NewReferralForm, TransitionForm
+from casework.referrals.forms import FeedbackForm, FindByCodeForm, NewReferralForm, TransitionForm
 from casework.referrals.models import Referral, ReferralEvent
 from casework.runtime import db_session
 
@@ -40,7 +40,11 @@ REFUSALS = {
     "outcome_required": _l("Choose what was delivered."),
     "changed": _l("Someone else changed this referral while you were looking at it. "
                   "Your change was not saved. Check its current status and try again if still needed."),
+    "too_many_notes": _l("This referral already holds as many feedback notes as it can. "
+                         "Call the referring collaborator instead."),
 }
+# Free text the person typed: when one of these is refused, the page comes back with the form and the message.
+TEXT_FIELDS = ("reason_text", "outcome", "feedback")
 CREATE_REFUSALS = {
     "blocked": _l("A referral cannot be made for this client now."),
     "consent_required": _l("Confirm that the client agreed to share these details with this service."),
@@ -202,7 +206,8 @@ def sent() -> str:
     rows = services.sent(db, current_user.id, overdue_only=overdue_only)
     names = _service_names(db, {r.service_id for r, _c in rows})
     today = clock.local_today()
-    return render_template("referrals/sent.html", rows=rows, names=names, today=today,
+    unread = services.unread_feedback(db, current_user.id, {r.id for r, _c in rows})
+    return render_template("referrals/sent.html", rows=rows, names=names, today=today, unread=unread,
                            overdue_of=services.is_overdue, overdue_labels=OVERDUE, overdue_only=overdue_only)
 
 
@@ -212,17 +217,25 @@ def detail(referral_id: str) -> str:
     db = db_session()
     referral, client = _referrer_referral(db, referral_id)
     _expire_lazily(db, Referral.id == referral.id)
+    # Read before this opening is recorded: it is what was new to the referrer when the page was asked for.
+    new_feedback = referral.id in services.unread_feedback(db, current_user.id, {referral.id})
     _audit_read(db, "referral.viewed", referral)
     db.commit()
+    return _render_detail(db, referral, client, new_feedback=new_feedback)
+
+
+def _render_detail(db: Session, referral: Referral, client: Client, *, new_feedback: bool = False,
+                   submitted: TransitionForm | None = None) -> str:
     staffed = services.organisation_staffed(db, referral.organisation_id)
     kinds = policy.actor_kinds(current_user, referral, client, organisation_staffed=staffed)
     service = db.get(Service, referral.service_id)
     return render_template(
         "referrals/detail.html", referral=referral, client=client, service=service, staffed=staffed,
-        actions=_actions(referral, kinds), timeline=_timeline(db, referral),
+        actions=_actions(referral, kinds, submitted), timeline=_timeline(db, referral),
         overdue=services.is_overdue(referral, clock.local_today()), overdue_labels=OVERDUE,
         address=services.service_address(service), reason_label=lifecycle.reason_label,
         successors=db.scalars(select(Referral).where(Referral.previous_referral_id == referral.id)).all(),
+        notes=_notes(db, referral), new_feedback=new_feedback,
     )
 
 
@@ -281,11 +294,44 @@ def received(referral_id: str) -> str:
             referral = _provider_referral(db, referral_id)
     _audit_read(db, "referral.viewed", referral)
     db.commit()
+    return _render_received(db, referral)
+
+
+def _render_received(db: Session, referral: Referral, *, submitted: TransitionForm | None = None,
+                     feedback_form: FeedbackForm | None = None) -> str:
+    if feedback_form is None:
+        feedback_form = FeedbackForm(formdata=None, version=referral.version)
     return render_template(
         "referrals/received.html", referral=referral, view=services.provider_view(db, referral),
-        actions=_actions(referral, frozenset({"provider"})), timeline=_timeline(db, referral),
+        actions=_actions(referral, frozenset({"provider"}), submitted), timeline=_timeline(db, referral),
         overdue=services.is_overdue(referral, clock.local_today()), overdue_labels=OVERDUE,
+        notes=_notes(db, referral), feedback_form=feedback_form,
     )
+
+
+@bp.route("/inbox/<referral_id>/feedback", methods=["POST"])
+@allow("provider")
+def feedback(referral_id: str) -> Response | str:
+    """A note to the referrer without a change of status."""
+    db = db_session()
+    referral = _provider_referral(db, referral_id)
+    form = FeedbackForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors or form.version.errors:
+            flash(str(REFUSALS["not_allowed"]), "error")
+            return redirect(url_for("referrals.received", referral_id=referral.id))
+        return _render_received(db, referral, feedback_form=form)
+    try:
+        lifecycle.add_feedback(db, referral, form.note.data, actor_id=current_user.id,
+                               actor_role=current_user.role, actor_kinds=frozenset({"provider"}),
+                               expected_version=form.version.data)
+    except lifecycle.TransitionRefused as exc:
+        db.rollback()
+        flash(str(REFUSALS[exc.code]), "error")
+        return redirect(url_for("referrals.received", referral_id=referral_id))
+    db.commit()
+    flash(_("Your feedback was sent to the referring collaborator."), "success")
+    return redirect(url_for("referrals.received", referral_id=referral.id))
 
 
 # --- changing status ---------------------------------------------------------------------------
@@ -293,7 +339,7 @@ def received(referral_id: str) -> str:
 
 @bp.route("/referrals/<referral_id>/status", methods=["POST"])
 @allow("collaborator", "provider", "admin")
-def transition(referral_id: str) -> Response:
+def transition(referral_id: str) -> Response | str:
     db = db_session()
     referral = _referral_or_404(db, referral_id)
     client = db.get(Client, referral.client_id)
@@ -304,8 +350,10 @@ def transition(referral_id: str) -> Response:
     back = _back_url(kinds, referral)
     form = TransitionForm()
     if not form.validate_on_submit():
-        flash(str(REFUSALS["not_allowed"]), "error")
-        return redirect(back)
+        if "csrf_token" in form.errors or not any(form[name].errors for name in TEXT_FIELDS):
+            flash(str(REFUSALS["not_allowed"]), "error")
+            return redirect(back)
+        return _form_back(db, referral, client, kinds, form)
     provider = "provider" in kinds
     change = lifecycle.Change(
         to=form.to.data, reason_code=form.reason_code.data or None,
@@ -324,6 +372,19 @@ def transition(referral_id: str) -> Response:
     db.commit()
     flash(_("Saved: the referral is now “%(status)s”.", status=vocab.REFERRAL_STATUSES[change.to]), "success")
     return redirect(back)
+
+
+def _form_back(db: Session, referral: Referral, client: Client, kinds: frozenset[str],
+               form: TransitionForm) -> str:
+    """The page the change was made from, again, with the typed text and what is wrong with it."""
+    if "provider" in kinds:
+        if referral.status == "entered-in-error":
+            abort(404)
+        return _render_received(db, referral, submitted=form)
+    if "referrer" in kinds:
+        return _render_detail(db, referral, client, submitted=form)
+    return _render_correct(FindByCodeForm(formdata=None, code=referral.code), referral, searched=True,
+                           submitted=form)
 
 
 def _back_url(kinds: frozenset[str], referral: Referral) -> str:
@@ -346,8 +407,13 @@ def correct() -> str:
         searched = True
         code = codes.normalise_referral_code(form.code.data or "")
         found = db.scalar(select(Referral).where(Referral.code == code)) if code else None
-    organisation = found and db.get(Service, found.service_id).organisation
-    actions = _actions(found, frozenset({"admin"})) if found else []
+    return _render_correct(form, found, searched=searched)
+
+
+def _render_correct(form: FindByCodeForm, found: Referral | None, *, searched: bool,
+                    submitted: TransitionForm | None = None) -> str:
+    organisation = found and db_session().get(Service, found.service_id).organisation
+    actions = _actions(found, frozenset({"admin"}), submitted) if found else []
     return render_template("referrals/correct.html", form=form, found=found, searched=searched,
                            organisation=organisation, actions=actions)
 
@@ -373,13 +439,18 @@ ACTION_LABELS = {
 }
 
 
-def _actions(referral: Referral, kinds: frozenset[str]) -> list[dict[str, object]]:
-    """One small form per change these actors may make now (never ``received``: opening does it)."""
+def _actions(referral: Referral, kinds: frozenset[str],
+             submitted: TransitionForm | None = None) -> list[dict[str, object]]:
+    """One small form per change these actors may make now (never ``received``: opening does it).
+
+    ``submitted``: a refused form, shown again (open, with its text and messages) in place of a blank one.
+    """
     actions: list[dict[str, object]] = []
     for to in lifecycle.allowed_targets(referral.status, kinds):
         if to == "received":
             continue
-        form = TransitionForm(formdata=None, to=to, version=referral.version)
+        again = submitted is not None and submitted.to.data == to
+        form = submitted if again else TransitionForm(formdata=None, to=to, version=referral.version)
         reasons = lifecycle.reason_choices(to, kinds) if to != "completed" else {}
         form.reason_code.choices = [SelectChoice("", _("— choose —")),
                                     *[SelectChoice(k, str(v)) for k, v in reasons.items()]]
@@ -387,7 +458,7 @@ def _actions(referral: Referral, kinds: frozenset[str]) -> list[dict[str, object
                                         *[SelectChoice(k, str(v)) for k, v in vocab.BUSINESS_STATUSES.items()]]
         actions.append({"to": to, "form": form, "label": ACTION_LABELS[to], "reasons": bool(reasons),
                         "outcome": to in ("completed", "failed"), "business": to == "completed",
-                        "feedback": "provider" in kinds, "danger": to in ("rejected", "cancelled",
+                        "feedback": "provider" in kinds, "open": again, "danger": to in ("rejected", "cancelled",
                                                                            "failed", "entered-in-error")})
     return actions
 
@@ -401,3 +472,12 @@ def _timeline(db: Session, referral: Referral) -> list[dict[str, object]]:
     return [{"at": e.at, "who": names.get(e.actor_id) if e.actor_id else None, "to": e.to_status,
              "from": e.from_status, "reason": lifecycle.reason_label(e.to_status, e.reason_code)}
             for e in events]
+
+
+def _notes(db: Session, referral: Referral) -> list[dict[str, object]]:
+    """The service's feedback notes, oldest first, with the writer's display name."""
+    notes = lifecycle.feedback_notes(referral)
+    writers = {n.by for n in notes if n.by}
+    names = dict(db.execute(select(User.id, User.display_name).where(User.id.in_(writers))).all()) \
+        if writers else {}
+    return [{"at": n.at, "who": names.get(n.by) if n.by else None, "text": n.text} for n in notes]
