@@ -11,6 +11,8 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,6 +22,7 @@ import pytest
 from argon2 import PasswordHasher
 from argon2.low_level import Type
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from casework import clock as clock_module
 from casework import create_app, migrate
@@ -275,3 +278,29 @@ def signed_in(browser: Browser, make_user):
 def user_row(database, user_id: str) -> User:
     with database.transaction() as session:
         return session.get(User, user_id)
+
+
+# --- what an operator or an attacker with the files sees -----------------------------------
+
+
+def run_casework(settings: Settings, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    """`casework ARGS` in a fresh process, configured only through CASEWORK_* variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_")}
+    env |= {"CASEWORK_MODE": settings.mode, "CASEWORK_INSTANCE_PATH": str(settings.instance_path),
+            "CASEWORK_KEYS_DIR": str(settings.keys_dir), "CASEWORK_DATABASE_URL": settings.database_url,
+            **extra_env}
+    return subprocess.run([sys.executable, "-m", "casework.cli", *args], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def raw_database_bytes(database_url: str) -> bytes:
+    """Every byte the database holds: the SQLite file and its WAL, or a PostgreSQL dump."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        path = Path(url.database)
+        return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        pytest.skip("pg_dump is not installed: cannot inspect the raw PostgreSQL data")
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return subprocess.run([pg_dump, "--dbname", plain], capture_output=True, timeout=120, check=True).stdout

@@ -7,17 +7,15 @@ was changed, removed or moved, and `casework audit verify` must name it.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import BACKEND
+from conftest import BACKEND, run_casework
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -94,11 +92,7 @@ def tamperable(tmp_path: Path, own_database_url: str) -> Iterator[tuple[Settings
 
 
 def audit_verify(settings: Settings, *extra: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_")}
-    env |= {"CASEWORK_MODE": settings.mode, "CASEWORK_INSTANCE_PATH": str(settings.instance_path),
-            "CASEWORK_KEYS_DIR": str(settings.keys_dir), "CASEWORK_DATABASE_URL": settings.database_url}
-    return subprocess.run([sys.executable, "-m", "casework.cli", "audit", "verify", *extra], env=env,
-                          capture_output=True, text=True, timeout=60)
+    return run_casework(settings, "audit", "verify", *extra)
 
 
 def _broken_row(result: subprocess.CompletedProcess[str]) -> int:

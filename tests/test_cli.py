@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_casework
 from sqlalchemy import select
 
 from casework.audit import head
@@ -17,15 +16,6 @@ from casework.clients.storage import find_ids_by_uic, new_client
 from casework.config import Settings
 from casework.crypto import BlindIndexer, FieldCipher, Keyring
 from casework.db import Database
-
-
-def casework(settings: Settings, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_")}
-    env |= {"CASEWORK_MODE": settings.mode, "CASEWORK_INSTANCE_PATH": str(settings.instance_path),
-            "CASEWORK_KEYS_DIR": str(settings.keys_dir), "CASEWORK_DATABASE_URL": settings.database_url,
-            **extra_env}
-    return subprocess.run([sys.executable, "-m", "casework.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=120)
 
 
 def one_line_refusal(result: subprocess.CompletedProcess[str], *words: str) -> None:
@@ -44,7 +34,7 @@ def blank(tmp_path: Path) -> Settings:
 
 def test_init_creates_a_private_keyring_and_the_schema_and_keeps_them_on_rerun(blank):
     # When the operator initialises a new instance
-    first = casework(blank, "init")
+    first = run_casework(blank, "init")
     assert first.returncode == 0, first.stderr
 
     # Then a keyring exists, private to its owner, and the schema is current
@@ -53,19 +43,19 @@ def test_init_creates_a_private_keyring_and_the_schema_and_keeps_them_on_rerun(b
     assert {p.name for p in keys_dir.iterdir()} >= {"primary", "index-root.key", "session.key"}
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in keys_dir.iterdir())
     primary = (keys_dir / "primary").read_text()
-    assert casework(blank, "audit", "verify").stdout.strip() == "OK"
+    assert run_casework(blank, "audit", "verify").stdout.strip() == "OK"
 
     # When it is run again, Then the existing keyring is kept, not replaced
-    again = casework(blank, "init")
+    again = run_casework(blank, "init")
     assert again.returncode == 0, again.stderr
     assert (keys_dir / "primary").read_text() == primary
     assert "created a new keyring" not in again.stdout
 
 
 def test_keys_init_refuses_to_overwrite_a_keyring(blank):
-    assert casework(blank, "keys", "init").returncode == 0
+    assert run_casework(blank, "keys", "init").returncode == 0
     before = {p.name: p.read_bytes() for p in blank.keys_dir.iterdir()}
-    one_line_refusal(casework(blank, "keys", "init"), "not empty")
+    one_line_refusal(run_casework(blank, "keys", "init"), "not empty")
     assert {p.name: p.read_bytes() for p in blank.keys_dir.iterdir()} == before
 
 
@@ -75,14 +65,14 @@ def test_commands_on_a_database_without_schema_say_to_upgrade(blank, command):
     # Given a keyring but a database that was never migrated
     Keyring.create(blank.keys_dir)
     # When any key or audit command runs, Then it says what to run instead of crashing
-    one_line_refusal(casework(blank, *command), "casework db upgrade")
+    one_line_refusal(run_casework(blank, *command), "casework db upgrade")
 
 
 def test_db_upgrade_reports_the_revision_and_downgrade_is_refused_in_production(blank):
-    upgraded = casework(blank, "db", "upgrade")
+    upgraded = run_casework(blank, "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     assert "database at revision" in upgraded.stdout
-    one_line_refusal(casework(blank, "db", "downgrade", "base"), "production")
+    one_line_refusal(run_casework(blank, "db", "downgrade", "base"), "production")
 
 
 def test_audit_head_prints_the_newest_row_and_its_hash(settings, database, make_user):
@@ -92,7 +82,7 @@ def test_audit_head_prints_the_newest_row_and_its_hash(settings, database, make_
         row_id, digest = head(session)
     assert row_id > 0
     # When the operator asks for the head, Then it matches the chain
-    result = casework(settings, "audit", "head")
+    result = run_casework(settings, "audit", "head")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(row_id), digest]
 
@@ -104,7 +94,7 @@ def test_status_warns_about_the_index_width_and_reindex_fixes_it(settings, datab
         ids = [new_client(session, owner_id=owner.user_id, uic=f"NGTR{1980 + n}F").id for n in range(40)]
 
     # When the operator asks for the status, Then it warns and says what to do
-    status = casework(settings, "keys", "status")
+    status = run_casework(settings, "keys", "status")
     assert status.returncode == 0, status.stderr
     assert "WARNING" in status.stdout and "between 3 and 4 bits" in status.stdout
     assert "casework keys reindex" in status.stdout
@@ -113,12 +103,12 @@ def test_status_warns_about_the_index_width_and_reindex_fixes_it(settings, datab
         before = set(session.execute(select(Client.id, Client.version, Client.updated_at)).all())
 
     # When the width is changed and the index recomputed
-    reindexed = casework(settings, "keys", "reindex", CASEWORK_BLIND_INDEX_BITS="4")
+    reindexed = run_casework(settings, "keys", "reindex", CASEWORK_BLIND_INDEX_BITS="4")
     assert reindexed.returncode == 0, reindexed.stderr
     assert "recomputed 40 blind index values at 4 bits" in reindexed.stdout
 
     # Then the warning is gone and every client is still found by UIC at the new width
-    status = casework(settings, "keys", "status", CASEWORK_BLIND_INDEX_BITS="4")
+    status = run_casework(settings, "keys", "status", CASEWORK_BLIND_INDEX_BITS="4")
     assert "WARNING" not in status.stdout
     keyring = Keyring.load(settings.keys_dir, allow_example=False)
     narrow = Database(settings.database_url, FieldCipher(keyring), BlindIndexer(keyring, 4))

@@ -4,14 +4,10 @@ file, not in a dump, not in the logs, not in the audit log, not in URLs or cooki
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
+from conftest import raw_database_bytes
 from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
 from test_clients_support import assessment, register
 
 from casework import clock as casework_clock
@@ -26,19 +22,6 @@ SENTINELS = {
     "need_note": "Sentinel-NeedNote-Zp4",
     "follow_up": "Sentinel-FollowUp-Lx2",
 }
-
-
-def raw_database_bytes(database_url: str) -> bytes:
-    """Every byte the database holds: the SQLite file and its WAL, or a PostgreSQL dump."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        path = Path(url.database)
-        return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
-    if shutil.which("pg_dump") is None:
-        pytest.skip("pg_dump is not installed: cannot inspect the raw PostgreSQL data")
-    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    dump = subprocess.run(["pg_dump", "--data-only", plain], capture_output=True, timeout=120, check=True)
-    return dump.stdout
 
 
 def fill_everything(browser) -> str:

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
+from conftest import run_casework
 from sqlalchemy import select, text, update
 from test_clients_support import assessment, errors, register
 
@@ -410,12 +408,8 @@ def test_the_retention_command_refreshes_bands_and_prints_counts_only(signed_in,
     client_id = register(browser, uic=f"BAND{year}N", birth_year=str(year), alias="Không-được-in-ra")
     with database.transaction() as session:
         session.execute(update(Client).where(Client.id == client_id).values(age_band="lt18", is_minor=True))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_")}
-    env |= {"CASEWORK_MODE": settings.mode, "CASEWORK_INSTANCE_PATH": str(settings.instance_path),
-            "CASEWORK_KEYS_DIR": str(settings.keys_dir), "CASEWORK_DATABASE_URL": settings.database_url}
     # When the operator runs retention
-    done = subprocess.run([sys.executable, "-m", "casework.cli", "retention", "run"],
-                          env=env, capture_output=True, text=True, timeout=120)
+    done = run_casework(settings, "retention", "run")
     # Then the band is current, and the output holds no client data
     assert done.returncode == 0, done.stderr
     with database.transaction() as session:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from datetime import timedelta
 
+from conftest import run_casework
 from sqlalchemy import func, select
 from test_clients_support import register
 
@@ -79,13 +78,8 @@ def test_the_retention_command_prints_counts_and_takes_a_period(signed_in, datab
     browser, _account = signed_in("collaborator")
     client_id = register(browser, uic="DDDD1983N", alias="Không-được-in-ra")
     _close_and_age(database, client_id, 3 * 366)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_")}
-    env |= {"CASEWORK_MODE": settings.mode, "CASEWORK_INSTANCE_PATH": str(settings.instance_path),
-            "CASEWORK_KEYS_DIR": str(settings.keys_dir), "CASEWORK_DATABASE_URL": settings.database_url}
-
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "casework.cli", "retention", "run", *args],
-                              env=env, capture_output=True, text=True, timeout=120)
+        return run_casework(settings, "retention", "run", *args)
 
     # When the operator runs retention with the default period, nothing is erased
     first = run()

@@ -8,13 +8,11 @@ process is ciphertext only; a value moved or altered does not decrypt.
 from __future__ import annotations
 
 import secrets
-import shutil
-import subprocess
 import unicodedata
 from pathlib import Path
 
 import pytest
-from conftest import BACKEND
+from conftest import BACKEND, raw_database_bytes
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
@@ -66,12 +64,7 @@ def _bytes_at_rest(database_url: str) -> bytes:
         wal = path.with_name(path.name + "-wal")
         assert wal.exists(), "WAL mode is expected: the -wal file holds the newest pages"
         return path.read_bytes() + wal.read_bytes()
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump is None:
-        pytest.skip("pg_dump is not installed: cannot inspect the PostgreSQL database from outside")
-    libpq_url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-    dumped = subprocess.run([pg_dump, "--dbname", libpq_url], capture_output=True, check=True, timeout=60)
-    return dumped.stdout
+    return raw_database_bytes(database_url)
 
 
 def test_no_identifying_value_is_stored_in_plaintext(database, database_url, make_user):

@@ -6,12 +6,10 @@ the old key can be destroyed; until then, retiring it is refused.
 
 from __future__ import annotations
 
-import os
 import stat
-import subprocess
-import sys
 
 import pytest
+from conftest import run_casework
 from sqlalchemy import select, text
 
 from casework.audit.models import AuditEvent
@@ -22,15 +20,6 @@ from casework.config import Settings
 from casework.crypto import BlindIndexer, FieldCipher, Keyring
 from casework.db import Database
 from casework.keyops import RewrapProgress, encrypted_columns, key_usage, rewrap
-
-
-def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    """`casework ARGS` in a fresh process, configured only through CASEWORK_* variables."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEWORK_")}
-    env |= {"CASEWORK_MODE": settings.mode, "CASEWORK_INSTANCE_PATH": str(settings.instance_path),
-            "CASEWORK_KEYS_DIR": str(settings.keys_dir), "CASEWORK_DATABASE_URL": settings.database_url}
-    return subprocess.run([sys.executable, "-m", "casework.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=120)
 
 
 def _open(settings: Settings) -> Database:
@@ -73,19 +62,19 @@ def test_rotate_rewrap_retire_leaves_nothing_under_the_old_key(settings, databas
     assert {t.split(".")[1] for t in _raw_tokens(database)} == {old}
 
     # When the operator rotates
-    rotated = run_cli(settings, "keys", "rotate")
+    rotated = run_casework(settings, "keys", "rotate")
     assert rotated.returncode == 0, rotated.stderr
     new = Keyring.load(settings.keys_dir, allow_example=False).primary_id
     assert new != old and new in rotated.stdout
 
     # Then retiring the old key is refused while values still use it, and the key file stays
-    refused = run_cli(settings, "keys", "retire", old)
+    refused = run_casework(settings, "keys", "retire", old)
     assert refused.returncode != 0
     assert "rewrap" in refused.stderr and "Traceback" not in refused.stderr
     assert (settings.keys_dir / f"data-{old}.key").exists()
 
     # When every value is rewrapped
-    rewrapped = run_cli(settings, "keys", "rewrap", "--batch-size", "7")
+    rewrapped = run_casework(settings, "keys", "rewrap", "--batch-size", "7")
     assert rewrapped.returncode == 0, rewrapped.stderr
 
     # Then no stored value carries the old key id, and every value still decrypts
@@ -101,7 +90,7 @@ def test_rotate_rewrap_retire_leaves_nothing_under_the_old_key(settings, databas
         fresh.dispose()
 
     # And now the old key can be retired: its file is gone and the retirement is audited
-    retired = run_cli(settings, "keys", "retire", old)
+    retired = run_casework(settings, "keys", "retire", old)
     assert retired.returncode == 0, retired.stderr
     assert not (settings.keys_dir / f"data-{old}.key").exists()
     with database.transaction() as session:
@@ -120,7 +109,7 @@ def test_the_primary_key_cannot_be_retired(settings, database):
     # Given a keyring with one key
     primary = database.cipher.primary_key_id
     # When the operator tries to retire it, Then it is refused with a one-line reason
-    refused = run_cli(settings, "keys", "retire", primary)
+    refused = run_casework(settings, "keys", "retire", primary)
     assert refused.returncode != 0
     assert "primary" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     assert (settings.keys_dir / f"data-{primary}.key").exists()
@@ -128,7 +117,7 @@ def test_the_primary_key_cannot_be_retired(settings, database):
 
 def test_rotation_keeps_key_files_private(settings, database):
     # When a new key is added
-    assert run_cli(settings, "keys", "rotate").returncode == 0
+    assert run_casework(settings, "keys", "rotate").returncode == 0
     # Then every key file is readable by its owner only, the directory too
     assert stat.S_IMODE(settings.keys_dir.stat().st_mode) == 0o700
     for path in settings.keys_dir.iterdir():
@@ -184,7 +173,7 @@ def test_rewrap_stops_at_a_value_it_cannot_authenticate(settings, database, make
     Keyring.load(settings.keys_dir, allow_example=False).rotate()
 
     # When the operator rewraps, Then it fails loudly naming the row, without a traceback
-    result = run_cli(settings, "keys", "rewrap")
+    result = run_casework(settings, "keys", "rewrap")
     assert result.returncode != 0
     assert victim in result.stderr and "Traceback" not in result.stderr
     # And the tampered value was not laundered into a valid ciphertext under the new key
@@ -202,11 +191,11 @@ def test_keys_status_counts_values_per_key_without_showing_keys(settings, databa
     owner = make_user("collaborator")
     _store_clients(database, owner.user_id, 5)
     old = database.cipher.primary_key_id
-    assert run_cli(settings, "keys", "rotate").returncode == 0
+    assert run_casework(settings, "keys", "rotate").returncode == 0
     new = Keyring.load(settings.keys_dir, allow_example=False).primary_id
 
     # When the operator asks for the status
-    status = run_cli(settings, "keys", "status")
+    status = run_casework(settings, "keys", "status")
 
     # Then each key is listed with how many values use it, the primary marked
     assert status.returncode == 0, status.stderr
