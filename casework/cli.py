@@ -311,8 +311,14 @@ def _serve(settings: Settings) -> None:
 
     app = create_app(settings)
     click.echo(f"casework ({settings.mode}) on http://{settings.host}:{settings.port}/  (Ctrl+C stops)")
-    waitress_serve(app, host=settings.host, port=settings.port, threads=settings.threads,
-                   ident="casework", clear_untrusted_proxy_headers=True)
+    waitress_serve(app, **server_options(settings))
+
+
+def server_options(settings: Settings) -> dict[str, object]:
+    """waitress options. Forwarded headers reach the app only when CASEWORK_PROXY_COUNT trusts a
+    proxy; the app's ProxyFix then reads exactly that many hops. Otherwise waitress drops them."""
+    return {"host": settings.host, "port": settings.port, "threads": settings.threads, "ident": "casework",
+            "clear_untrusted_proxy_headers": settings.proxy_count == 0}
 
 
 @cli.command()

@@ -37,3 +37,37 @@ def test_each_client_behind_the_proxy_has_its_own_rate_limit(proxied_app):
     assert _failed_logins(first, "203.0.113.7", 4)[-1] == 429
     # Then the second one, at another address, is not locked out with them
     assert _failed_logins(second, "198.51.100.9", 1) == [200]
+
+
+@pytest.mark.parametrize(("proxy_count", "https_seen"), [(0, False), (1, True)])
+def test_the_production_server_passes_forwarded_headers_only_when_a_proxy_is_trusted(settings, proxy_count,
+                                                                                     https_seen):
+    # Given casework served by waitress as `casework serve` does, behind a TLS proxy or not
+    import http.client
+    import socket
+    import threading
+
+    from waitress.server import create_server
+
+    from casework.cli import server_options
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    configured = dataclasses.replace(settings, proxy_count=proxy_count, port=port)
+    app = create_app(configured)
+    server = create_server(app, **server_options(configured))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        # When a request arrives saying it came over HTTPS
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/login", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.5"})
+        response = conn.getresponse()
+        response.read()
+        # Then casework believes it (and sends HSTS) only when it trusts one proxy
+        assert response.status == 200
+        assert (response.getheader("Strict-Transport-Security") is not None) is https_seen
+    finally:
+        server.close()
+        app.extensions["casework"].database.dispose()
