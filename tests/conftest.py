@@ -304,3 +304,16 @@ def raw_database_bytes(database_url: str) -> bytes:
         pytest.skip("pg_dump is not installed: cannot inspect the raw PostgreSQL data")
     plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
     return subprocess.run([pg_dump, "--dbname", plain], capture_output=True, timeout=120, check=True).stdout
+
+
+def stop_waitress(server, thread) -> None:
+    """Stop a waitress server run in a thread: every socket is closed from inside its own loop
+    (closing them from here races with select() and ends in EBADF), then the loop ends."""
+
+    def close_everything() -> None:
+        for channel in list(server._map.values()):
+            channel.close()
+
+    server.trigger.pull_trigger(close_everything)
+    thread.join(timeout=5)
+    server.task_dispatcher.shutdown()

@@ -4,6 +4,7 @@ import dataclasses
 import re
 
 import pytest
+from conftest import stop_waitress
 
 from casework import create_app
 
@@ -68,6 +69,7 @@ def test_the_production_server_passes_forwarded_headers_only_when_a_proxy_is_tru
         # Then casework believes it (and sends HSTS) only when it trusts one proxy
         assert response.status == 200
         assert (response.getheader("Strict-Transport-Security") is not None) is https_seen
+        conn.close()
     finally:
-        server.close()
+        stop_waitress(server, thread)
         app.extensions["casework"].database.dispose()

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from conftest import stop_waitress
 
 from casework.auth import totp
 
@@ -68,12 +69,7 @@ def live_server(app) -> Iterator[LiveServer]:
     try:
         yield LiveServer(f"http://127.0.0.1:{server.effective_port}", app)
     finally:
-        for channel in list(server._map.values()):  # open keep-alive connections first
-            if channel is not server:
-                channel.close()
-        server.close()
-        server.task_dispatcher.shutdown()
-        thread.join(timeout=5)
+        stop_waitress(server, thread)
 
 
 # --- chromium ------------------------------------------------------------------------
