@@ -64,6 +64,8 @@ def build(database: Database, rows: int, rng: random.Random) -> dict[str, str]:
     """Insert ``rows`` clients (and the plain twin table); returns {client id: canonical UIC}."""
     cipher, indexer = database.cipher, database.indexer
     table, column, name = UIC_INDEX
+    # A benchmark-only twin table in a throw-away database: not part of casework's schema,
+    # which comes only from migrations.
     plain_metadata.create_all(database.engine)
     with database.transaction() as session:
         owner = new_id()

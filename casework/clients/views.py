@@ -80,6 +80,14 @@ def _load(client_id: str) -> Client:
     return client
 
 
+def _child(model: type, client: Client, row_id: str) -> Any:
+    """A row that hangs off the client, or 404 (also for another client's row)."""
+    row = db_session().get(model, row_id)
+    if row is None or row.client_id != client.id:
+        abort(404)
+    return row
+
+
 def _refused(exc: services.ClientError, client: Client) -> Response:
     db_session().rollback()
     flash(str(REFUSALS.get(exc.code, REFUSALS["bad_reason"])), "error")
@@ -263,9 +271,7 @@ def consent_add(client_id: str) -> Response | str:
 def consent_withdraw(client_id: str, consent_id: str) -> Response:
     client = _load(client_id)
     db = db_session()
-    consent = db.get(Consent, consent_id)
-    if consent is None or consent.client_id != client.id:
-        abort(404)
+    consent = _child(Consent, client, consent_id)
     if not forms.ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -360,9 +366,7 @@ def follow_up_add(client_id: str) -> Response | str:
 def follow_up_done(client_id: str, follow_up_id: str) -> Response:
     client = _load(client_id)
     db = db_session()
-    follow_up = db.get(FollowUp, follow_up_id)
-    if follow_up is None or follow_up.client_id != client.id:
-        abort(404)
+    follow_up = _child(FollowUp, client, follow_up_id)
     if not forms.ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -495,14 +499,6 @@ def erase(client_id: str) -> Response | str:
 
 
 # --- correcting notes, follow-ups and assessment notes ------------------------------------------------------
-
-
-def _child(model: type, client: Client, row_id: str) -> Any:
-    """A row that hangs off the client, or 404 (also for another client's row)."""
-    row = db_session().get(model, row_id)
-    if row is None or row.client_id != client.id:
-        abort(404)
-    return row
 
 
 def _corrected(client: Client, changed: int) -> Response:
