@@ -59,3 +59,11 @@ class ServiceForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField(_l("HSDS 3.0 JSON file"), validators=[FileRequired(message=_l("Choose a file."))])
+    need_domain = SelectField(
+        _l("Need of new services the file gives none for"),
+        choices=[SelectChoice("", _l("— not set —")),
+                 *[SelectChoice(k, label) for k, (label, _group) in vocab.NEED_DOMAINS.items()]],
+        validators=[Optional()],
+        description=_l("Files from other HSDS systems do not say which of casework's needs a service answers. "
+                       "Such new services are imported as inactive with this need, for you to check. "
+                       "If it is not set, a file with such services is not imported."))

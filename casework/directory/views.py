@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import re
+from typing import Any
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms.fields.choices import SelectChoice
 
 from casework import vocab
-from casework.audit import record
+from casework.audit import AuditEvent, record
 from casework.directory import hsds, services
 from casework.directory.forms import SERVICE_STATUSES, ImportForm, LocationForm, OrganisationForm, ServiceForm
 from casework.directory.models import Location, Organisation, Service
@@ -33,9 +38,11 @@ ENTITIES = {
 PROBLEMS = {
     "missing": _l("%(where)s: the field “%(field)s” is missing."),
     "invalid": _l("%(where)s: the field “%(field)s” has a value that is not allowed."),
-    "unknown_code": _l("%(where)s: “%(field)s” is missing or is not one of casework's codes."),
+    "unknown_code": _l("%(where)s: “%(field)s” is not one of casework's codes."),
     "duplicate_id": _l("%(where)s: this id is used more than once in the file."),
     "unknown_location": _l("%(where)s: it refers to a location that is not in the same organisation."),
+    "no_need_domain": _l("%(where)s: the file does not say which of casework's needs this service answers. "
+                         "Choose a need for such services below and import again."),
 }
 ORG_FIELDS = ("name", "alternate_name", "kind", "description", "phone", "email", "website", "active")
 LOCATION_FIELDS = ("name", "address_1", "address_locality", "address_region", "description")
@@ -194,22 +201,56 @@ def import_() -> WerkzeugResponse | tuple[str, int] | str:
     db = db_session()
     form = ImportForm()
     if not form.validate_on_submit():
-        return render_template("directory/import.html", form=form, problems=[])
+        report = _import_report(db, request.args.get("report", "")) if request.method == "GET" else None
+        return render_template("directory/import.html", form=form, problems=[], report=report)
     document, problems = hsds.parse(form.file.data.read())
-    problems = problems or hsds.validate(document)
-    if problems:
+    plan = None
+    if not problems:
+        plan, problems = hsds.read(document, default_need_domain=form.need_domain.data or None, session=db)
+    if problems or plan is None:
         messages = [_problem_message(p) for p in problems]
-        return render_template("directory/import.html", form=form, problems=messages), 400
-    counts = services.import_document(db, current_user, document)
+        return render_template("directory/import.html", form=form, problems=messages, report=None), 400
+    services.import_document(db, current_user, plan)
+    event_id = db.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.action == "directory.imported",
+                                                               AuditEvent.actor_id == current_user.id))
     db.commit()
-    flash(_("Imported %(o)d organisations, %(l)d locations and %(s)d services.", o=counts["organizations"],
-            l=counts["locations"], s=counts["services"]), "success")
-    return redirect(url_for("directory.index"))
+    return redirect(url_for("directory.import_", report=event_id))
+
+
+def _import_report(db: Session, raw: str) -> dict[str, Any] | None:
+    """The report of one of this admin's own imports, read back from its audit entry."""
+    if not re.fullmatch(r"[0-9]{1,15}", raw):
+        return None
+    event = db.get(AuditEvent, int(raw))
+    if event is None or event.action != "directory.imported" or event.actor_id != current_user.id:
+        return None
+    details = json.loads(event.details)
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for path, count in zip(details.get("not_kept", []), details.get("not_kept_counts", []), strict=False):
+        parent, _dot, name = path.rpartition(".")
+        groups.setdefault(parent, []).append((name, count))
+    need = details.get("default_need_domain")
+    return {
+        "counts": {k: details.get(k, 0) for k in ("organizations", "locations", "services")},
+        "not_kept": sorted(groups.items()),
+        "extra": list(zip(details.get("not_kept_extra", []), details.get("not_kept_extra_counts", []),
+                          strict=False)),
+        "services": [s for s in (db.get(Service, i) for i in details.get("services_to_check", [])) if s],
+        "organisations": [o for o in (db.get(Organisation, i) for i in details.get("organisations_kind_other", []))
+                          if o],
+        "need": vocab.NEED_DOMAINS[need][0] if need in vocab.NEED_DOMAINS else None,
+    }
 
 
 def _problem_message(problem: hsds.Problem) -> str:
     if problem.kind == "not_json":
         return _("The file is not a JSON file (or not in UTF-8). Nothing was imported.")
+    if problem.kind == "nul_character":
+        return _("The file contains a NUL character (code 0), which no directory text can hold. Nothing was "
+                 "imported.")
+    if problem.kind == "not_hsds":
+        return _("The file is JSON, but not an Open Referral HSDS 3.0 organisation or service, nor a list of "
+                 "them. Nothing was imported.")
     parts = []
     for entity, number, name in problem.where:
         label = _("%(entity)s %(n)d", entity=ENTITIES.get(entity, entity), n=number)
