@@ -51,6 +51,15 @@ class Settings:
     port: int = 8080
     threads: int = 8
     indicator_target_percent: int = 80
+    # The printed report's header (a Vietnamese administrative report) and the plan it reports on.
+    report_authority: str = "UBND PHƯỜNG TÂN HƯNG"
+    report_office: str = "PHÒNG VĂN HÓA - XÃ HỘI"
+    report_place: str = "Tân Hưng"
+    report_plan_reference: str = "Kế hoạch số 202/KH-UBND ngày 29/5/2026 của UBND phường Tân Hưng"
+    report_plan_title: str = "triển khai thực hiện Chương trình giai đoạn 2026-2030 trên địa bàn phường"
+    # DHIS2 / ADX exports: the organisation unit's code, and a mapping file replacing the bundled codes.
+    dhis2_org_unit: str = "TAN_HUNG_WARD"
+    dhis2_mapping: str = ""
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -65,6 +74,10 @@ class Settings:
             raise ConfigError("CASEWORK_REQUIRE_2FA cannot be switched off in production mode")
         if not 4 <= self.blind_index_bits <= 32:
             raise ConfigError("CASEWORK_BLIND_INDEX_BITS must be between 4 and 32")
+        if not 1 <= self.indicator_target_percent <= 100:
+            raise ConfigError("CASEWORK_INDICATOR_TARGET_PERCENT must be between 1 and 100")
+        if self.dhis2_mapping and not Path(self.dhis2_mapping).is_file():
+            raise ConfigError(f"CASEWORK_DHIS2_MAPPING names no readable file ({self.dhis2_mapping})")
 
     @property
     def is_sqlite(self) -> bool:

@@ -30,6 +30,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+SNAPSHOT_OPTION = "casework_snapshot"
 
 
 class Base(DeclarativeBase):
@@ -170,6 +171,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(SNAPSHOT_OPTION):
+            # A read-only snapshot (Database.snapshot): WAL gives it one consistent state, no lock.
+            conn.exec_driver_sql("BEGIN DEFERRED")
+            return
         # Take the write lock at the start: a deferred transaction that reads the
         # audit head and then writes could fail with SQLITE_BUSY under WAL.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -201,6 +206,21 @@ class Database:
 
     def session(self) -> Session:
         return self._factory()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read-only session over one consistent state of the database that holds up no writer:
+        for long reads such as reports and exports. Nothing it does is ever committed."""
+        if self.engine.dialect.name == "postgresql":
+            bind = self.engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        else:
+            bind = self.engine.execution_options(**{SNAPSHOT_OPTION: True})
+        session = self._factory(bind=bind)
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -317,3 +317,8 @@ def stop_waitress(server, thread) -> None:
     server.trigger.pull_trigger(close_everything)
     thread.join(timeout=5)
     server.task_dispatcher.shutdown()
+
+
+# --- the report tests' ward and its year (tests/test_reports_support.py) -----------------------------
+
+from test_reports_support import story, ward  # noqa: E402, F401  (fixtures shared by the report tests)

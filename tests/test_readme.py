@@ -21,6 +21,7 @@ TEST_COMMAND = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .
 OTHER_VARIABLES = {
     "CASEWORK_CONFIG": PROJECT_ROOT / "casework" / "config.py",
     "CASEWORK_TEST_DATABASE_URL": PROJECT_ROOT / "tests" / "conftest.py",
+    "CASEWORK_HSDS_SPEC_DIR": PROJECT_ROOT / "tests" / "test_directory_hsds_official.py",
 }
 # Defaults computed at run time: the README describes them in words.
 COMPUTED_DEFAULTS = {"instance_path", "database_url", "keys_dir"}

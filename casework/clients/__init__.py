@@ -7,7 +7,7 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from casework.clients import admin_views  # noqa: F401  (adds the admin routes to the blueprint)
+    from casework.clients import admin_views, worklist  # noqa: F401  (add their routes to the blueprint)
     from casework.clients.views import bp
 
     app.register_blueprint(bp)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from casework import clock, codes, vocab
 from casework.audit import AuditEvent, record
 from casework.auth.models import User
-from casework.clients import storage
+from casework.clients import queries, storage
 from casework.clients.models import (
     Assessment,
     AssessmentNeed,
@@ -343,15 +343,13 @@ def add_assessment(session: Session, actor: User, client: Client, *, assessed_on
 
 def latest_assessment(session: Session, client_id: str) -> Assessment | None:
     return session.scalars(
-        select(Assessment).where(Assessment.client_id == client_id)
-        .order_by(Assessment.assessed_on.desc(), Assessment.created_at.desc()).limit(1)
+        select(Assessment).where(Assessment.client_id == client_id).order_by(*queries.LATEST_FIRST).limit(1)
     ).first()
 
 
 def assessments(session: Session, client_id: str) -> list[Assessment]:
     return list(session.scalars(
-        select(Assessment).where(Assessment.client_id == client_id)
-        .order_by(Assessment.assessed_on.desc(), Assessment.created_at.desc())
+        select(Assessment).where(Assessment.client_id == client_id).order_by(*queries.LATEST_FIRST)
     ))
 
 
@@ -493,16 +491,7 @@ def open_needs(session: Session, client_ids: list[str]) -> dict[str, list[tuple[
     """Needs at level some/urgent in each client's latest assessment, urgent first."""
     if not client_ids:
         return {}
-    ranked = select(
-        Assessment.id, Assessment.client_id,
-        func.row_number().over(partition_by=Assessment.client_id,
-                               order_by=(Assessment.assessed_on.desc(), Assessment.created_at.desc())).label("n"),
-    ).where(Assessment.client_id.in_(client_ids)).subquery()
-    rows = session.execute(
-        select(ranked.c.client_id, AssessmentNeed.domain, AssessmentNeed.level)
-        .join(AssessmentNeed, AssessmentNeed.assessment_id == ranked.c.id)
-        .where(ranked.c.n == 1, AssessmentNeed.level != "none")
-    ).all()
+    rows = session.execute(queries.open_need_rows(queries.latest_assessments(client_ids=client_ids))).all()
     found: dict[str, list[tuple[str, str]]] = {}
     for client_id, domain, level in rows:
         found.setdefault(client_id, []).append((domain, level))
