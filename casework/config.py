@@ -51,6 +51,8 @@ class Settings:
     port: int = 8080
     threads: int = 8
     indicator_target_percent: int = 80
+    # One computation of a year's report figures is shown for this long (0: recount on every view).
+    report_max_age_minutes: int = 10
     # The printed report's header (a Vietnamese administrative report) and the plan it reports on.
     report_authority: str = "UBND PHƯỜNG TÂN HƯNG"
     report_office: str = "PHÒNG VĂN HÓA - XÃ HỘI"
@@ -74,6 +76,8 @@ class Settings:
             raise ConfigError("CASEWORK_REQUIRE_2FA cannot be switched off in production mode")
         if not 4 <= self.blind_index_bits <= 32:
             raise ConfigError("CASEWORK_BLIND_INDEX_BITS must be between 4 and 32")
+        if self.report_max_age_minutes < 0:
+            raise ConfigError("CASEWORK_REPORT_MAX_AGE_MINUTES cannot be negative")
         if not 1 <= self.indicator_target_percent <= 100:
             raise ConfigError("CASEWORK_INDICATOR_TARGET_PERCENT must be between 1 and 100")
         if self.dhis2_mapping and not Path(self.dhis2_mapping).is_file():

@@ -106,10 +106,10 @@ def update(area: Area) -> dict[str, int]:
             catalog = Catalog(locale=locale, project="casework", charset="utf-8")
             catalog.update(template, no_fuzzy_matching=True)
             path.parent.mkdir(parents=True, exist_ok=True)
-        if locale == "en":  # English is the source language: msgstr = msgid
+        if locale == "en":  # English is the source language: msgstr = msgid (both forms of a plural)
             for message in catalog:
-                if message.id and not message.string:
-                    message.string = message.id
+                if message.id and not _translated(message):
+                    message.string = message.id if isinstance(message.id, str) else tuple(message.id)
         catalog.obsolete.clear()
         buffer = io.BytesIO()
         write_po(buffer, catalog, width=100, omit_header=False, sort_output=True)

@@ -14,11 +14,11 @@ from casework.clients.models import (
 from casework.db import Base
 from casework.directory.models import Location, Organisation, Service, ServiceAtLocation
 from casework.referrals.models import Referral, ReferralEvent
-from casework.reports.models import SubmittedReport
+from casework.reports.models import ReportSnapshot, SubmittedReport
 
 __all__ = [
     "Assessment", "AssessmentNeed", "AuditEvent", "Base", "CaseNote", "Client",
     "ClientAssignment", "Consent", "FollowUp", "Location", "Organisation",
-    "RecoveryCode", "Referral", "ReferralEvent", "Service", "ServiceAtLocation",
+    "RecoveryCode", "Referral", "ReferralEvent", "ReportSnapshot", "Service", "ServiceAtLocation",
     "SubmittedReport", "User", "UserSession",
 ]

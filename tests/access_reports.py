@@ -21,6 +21,9 @@ EXPECTED = {
     "reports.submitted_one": _row("notfound"),
     "reports.submitted_export": _row("notfound"),
     "reports.submitted_print": _row("notfound"),
+    # A POST without its period answers 400 before anything is counted.
+    "reports.refresh": {"anonymous": "forbidden", "supervisor": "badrequest",
+                        **dict.fromkeys(NOT_SUPERVISORS, "forbidden")},
 }
 
 URL_ARGS = {

@@ -41,12 +41,14 @@ def local_noon(day: date) -> datetime:
 class Ward:
     """A small ward: one collaborator, one health station (staffed) and one legal-aid office."""
 
+    app: Any
     database: Any
     clock: Any
     collaborator_id: str
     provider_id: str
     health: Place
     legal: Place
+    collaborator: Any = None  # the Account that keeps every client of the ward (to sign in as)
     extra: dict[str, Place] = field(default_factory=dict)
 
     def on(self, day: date, hour: int = 12) -> None:
@@ -60,7 +62,7 @@ class Ward:
     def register(self, day: date, *, sex: str = "female", birth_year: str | None = SENTINELS["birth_year"],
                  age_band: str = "unknown", uic: str | None = SENTINELS["uic"], share: bool = True) -> str:
         self.on(day)
-        with self.database.transaction() as session:
+        with self.app.app_context(), self.database.transaction() as session:
             client = clients.register_client(session, self._user(session, self.collaborator_id), clients.Registration(
                 consent_method="verbal", consent_date=day, uic=uic, sex_gender=sex, birth_year=birth_year,
                 age_band=age_band, outreach_source="venue", contact_preference="call",
@@ -73,14 +75,14 @@ class Ward:
         self.on(day)
         levels = {code: ((needs or {}).get(code, "none"), note if code in (needs or {}) else None)
                   for code in vocab.NEED_DOMAINS}
-        with self.database.transaction() as session:
+        with self.app.app_context(), self.database.transaction() as session:
             client = session.get(Client, client_id)
             clients.add_assessment(session, self._user(session, self.collaborator_id), client, assessed_on=day,
                                    eligible=eligible, needs=levels)
 
     def refer(self, client_id: str, day: date, place: Place | None = None) -> str:
         self.on(day)
-        with self.database.transaction() as session:
+        with self.app.app_context(), self.database.transaction() as session:
             client = session.get(Client, client_id)
             referral = referrals.create(session, self._user(session, self.collaborator_id), client,
                                         referrals.NewReferral(service_id=(place or self.health).service_id,
@@ -97,7 +99,7 @@ class Ward:
                     "cancelled": {"reason_code": "withdrawn-by-referrer"},
                     "entered-in-error": {"reason_code": "wrong-client"}}
         kinds = {"cancelled": lifecycle.REFERRER, "entered-in-error": frozenset({"admin"})}.get(to, lifecycle.PROVIDER)
-        with self.database.transaction() as session:
+        with self.app.app_context(), self.database.transaction() as session:
             referral = session.get(Referral, referral_id)
             lifecycle.apply(session, referral, lifecycle.Change(to=to, **(defaults.get(to, {}) | change)),
                             actor_id=self.provider_id, actor_role="provider", actor_kinds=kinds)
@@ -114,43 +116,43 @@ class Ward:
 
     def expire(self, day: date) -> int:
         self.on(day, hour=1)
-        with self.database.transaction() as session:
+        with self.app.app_context(), self.database.transaction() as session:
             return referrals.expire_due(session)
 
     def close(self, client_id: str, day: date, reason: str = "moved") -> None:
         self.on(day)
-        with self.database.transaction() as session:
+        with self.app.app_context(), self.database.transaction() as session:
             clients.close_client(session, self._user(session, self.collaborator_id),
                                  session.get(Client, client_id), reason)
 
     def withdraw_registration(self, client_id: str, day: date) -> None:
         self.on(day)
-        with self.database.transaction() as session:
+        with self.app.app_context(), self.database.transaction() as session:
             client = session.get(Client, client_id)
             consent = clients.current_consents(session, client_id)["registration"]
             clients.withdraw_consent(session, self._user(session, self.collaborator_id), client, consent)
 
     def consent_again(self, client_id: str, day: date) -> None:
         self.on(day)
-        with self.database.transaction() as session:
+        with self.app.app_context(), self.database.transaction() as session:
             session.add(Consent(client_id=client_id, purpose="registration", method="verbal", given_on=day,
                                 recorded_by=self.collaborator_id))
 
     def erase(self, client_id: str, day: date) -> None:
         self.on(day)
-        with self.database.transaction() as session:
+        with self.app.app_context(), self.database.transaction() as session:
             clients.erase_client(session, client_id, actor=self._user(session, self.collaborator_id),
                                  reason="client_request")
 
 
-def make_ward(database: Any, clock: Any, make_user: Any, make_organisation: Any) -> Ward:
+def make_ward(app: Any, database: Any, clock: Any, make_user: Any, make_organisation: Any) -> Ward:
     health_org = make_organisation("Trạm Y tế phường", "health_station")
     legal_org = make_organisation("Trợ giúp pháp lý", "legal_aid")
     collaborator = make_user("collaborator")
     provider = make_user("provider", organisation_id=health_org)
     health = make_service(database, health_org, need="hiv_sti_testing", accept=3, complete=30)
     legal = make_service(database, legal_org, need="legal_aid", name="Trợ giúp pháp lý", accept=3, complete=30)
-    return Ward(database, clock, collaborator.user_id, provider.user_id, health, legal)
+    return Ward(app, database, clock, collaborator.user_id, provider.user_id, health, legal, collaborator)
 
 
 # --- fixtures (made available to every test module by tests/conftest.py) -------------------------
@@ -160,8 +162,8 @@ Y = 2025
 
 @pytest.fixture
 def ward(app, database, clock, make_user, make_organisation):
-    with app.app_context():
-        yield make_ward(database, clock, make_user, make_organisation)
+    # No app context is held for the test: requests of the test client must each get their own.
+    return make_ward(app, database, clock, make_user, make_organisation)
 
 
 @pytest.fixture

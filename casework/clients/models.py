@@ -17,7 +17,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
+from casework import vocab
 from casework.db import Base, Encrypted, new_id, utcnow
 
 
@@ -60,6 +62,8 @@ class Client(Base):
     __table_args__ = (
         Index("ix_clients_owner_status", "owner_id", "status"),
         Index("ix_clients_registered_at", "registered_at"),
+        # Covering what the indicator reads of every client, so it never reads the ciphertexts' rows.
+        Index("ix_clients_report", "id", "registered_at", "closed_at", "age_band", "sex_gender"),
     )
     __mapper_args__ = {"version_id_col": version}
 
@@ -76,6 +80,8 @@ class ClientAssignment(Base):
 
 class Consent(Base):
     __tablename__ = "consents"
+    # Covering the registration-consent spans the indicator reads (casework.reports.queries).
+    __table_args__ = (Index("ix_consents_purpose_client", "purpose", "client_id", "given_on", "withdrawn_on"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
@@ -99,12 +105,34 @@ class Assessment(Base):
     assessed_by: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     eligible: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # What the needs below add up to, kept with the assessment for the aggregate reports: an open
+    # need (some/urgent) of each indicator group, and any urgent one. Set when the assessment is
+    # recorded (``summarise_needs``); levels are never changed afterwards, only notes.
+    needs_hr: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    needs_reint: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    needs_urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     needs: Mapped[list[AssessmentNeed]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="AssessmentNeed.domain"
     )
 
-    __table_args__ = (Index("ix_assessments_client_date", "client_id", "assessed_on"),)
+    # Covering the "latest assessment on or before a date" of every client (casework.clients.queries).
+    __table_args__ = (Index("ix_assessments_client_latest", "client_id", "assessed_on", "created_at", "eligible",
+                            "needs_hr", "needs_reint", "needs_urgent"),)
+
+    def summarise_needs(self, levels: dict[str, str]) -> None:
+        """Set the need flags from ``{domain: level}``."""
+        for name, value in need_flags(levels).items():
+            setattr(self, name, value)
+
+
+def need_flags(levels: dict[str, str]) -> dict[str, bool]:
+    """What an assessment's need levels add up to, as the indicator reads them (docs/INDICATOR.md):
+    an open need (some or urgent) of each indicator group, and whether any need is urgent."""
+    groups = {vocab.NEED_DOMAINS[d][1] for d, level in levels.items()
+              if level in ("some", "urgent") and d in vocab.NEED_DOMAINS}
+    return {"needs_hr": "harm_reduction" in groups, "needs_reint": "reintegration" in groups,
+            "needs_urgent": "urgent" in levels.values()}
 
 
 class AssessmentNeed(Base):

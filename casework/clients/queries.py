@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, Subquery, case, func, select
+from sqlalchemy import ColumnElement, Select, Subquery, and_, case, exists, or_, select
+from sqlalchemy.orm import aliased
 
 from casework import vocab
 from casework.clients.models import Assessment, AssessmentNeed
@@ -22,20 +23,26 @@ LATEST_FIRST = (Assessment.assessed_on.desc(), Assessment.created_at.desc())
 
 
 def latest_assessments(*, as_of: date | None = None, client_ids: Iterable[str] | Select | None = None) -> Subquery:
-    """One row per client: the id, client id and ``eligible`` flag of its latest assessment
-    dated on or before ``as_of`` (any date when None). Ties on the date go to the one recorded last."""
-    query = select(
-        Assessment.id, Assessment.client_id, Assessment.eligible,
-        func.row_number().over(partition_by=Assessment.client_id, order_by=LATEST_FIRST).label("n"),
-    )
+    """One row per client: the id, client id, ``eligible`` flag and need flags (``needs_hr``,
+    ``needs_reint``, ``needs_urgent``) of its latest assessment dated on or before ``as_of`` (any
+    date when None). Ties on the date go to the one recorded last.
+
+    Written as "no later one exists" rather than a window function: with the covering index
+    ``ix_assessments_client_latest`` both engines answer it from the index alone."""
+    later = aliased(Assessment, name="later_assessment")
+    newer = or_(later.assessed_on > Assessment.assessed_on,
+                and_(later.assessed_on == Assessment.assessed_on, later.created_at > Assessment.created_at))
+    conditions = [later.client_id == Assessment.client_id, newer]
+    if as_of is not None:
+        conditions.append(later.assessed_on <= as_of)
+    query = select(Assessment.id, Assessment.client_id, Assessment.eligible, Assessment.needs_hr,
+                   Assessment.needs_reint, Assessment.needs_urgent).where(~exists().where(*conditions))
     if as_of is not None:
         query = query.where(Assessment.assessed_on <= as_of)
     if client_ids is not None:
         ids = client_ids if isinstance(client_ids, Select) else list(client_ids)
         query = query.where(Assessment.client_id.in_(ids))
-    ranked = query.subquery("ranked_assessments")
-    return (select(ranked.c.id, ranked.c.client_id, ranked.c.eligible)
-            .where(ranked.c.n == 1).subquery("latest_assessment"))
+    return query.subquery("latest_assessment")
 
 
 def open_need_rows(latest: Subquery) -> Select:
@@ -45,20 +52,8 @@ def open_need_rows(latest: Subquery) -> Select:
             .where(AssessmentNeed.level.in_(OPEN_LEVELS)))
 
 
-def need_groups_per_assessment() -> Subquery:
-    """Per assessment with at least one open need: whether it has one in each indicator group,
-    and whether any is urgent."""
-    def in_group(domains: tuple[str, ...]):
-        return func.max(case((AssessmentNeed.domain.in_(domains), 1), else_=0))
-
-    return (select(AssessmentNeed.assessment_id,
-                   in_group(HARM_REDUCTION).label("needs_hr"),
-                   in_group(REINTEGRATION).label("needs_reint"),
-                   func.max(case((AssessmentNeed.level == "urgent", 1), else_=0)).label("urgent"))
-            .where(AssessmentNeed.level.in_(OPEN_LEVELS))
-            .group_by(AssessmentNeed.assessment_id).subquery("need_groups"))
-
-
-def need_group_of(needs_hr: ColumnElement[int], needs_reint: ColumnElement[int]) -> ColumnElement[str]:
-    """The need-group code of a client from the two flags: ``harm_reduction``, ``reintegration`` or ``both``."""
-    return case((needs_hr == 1, case((needs_reint == 1, "both"), else_="harm_reduction")), else_="reintegration")
+def need_group_of(needs_hr: ColumnElement[bool], needs_reint: ColumnElement[bool]) -> ColumnElement[str]:
+    """The need-group code from an assessment's two flags: ``harm_reduction``, ``reintegration`` or ``both``
+    (only meaningful when at least one is set)."""
+    return case((needs_hr.is_(True), case((needs_reint.is_(True), "both"), else_="harm_reduction")),
+                else_="reintegration")

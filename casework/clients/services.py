@@ -330,6 +330,7 @@ def add_assessment(session: Session, actor: User, client: Client, *, assessed_on
         raise ClientError("bad_assessment")
     assessment = Assessment(client_id=client.id, assessed_on=assessed_on, assessed_by=actor.id,
                             eligible=eligible, created_at=clock.utcnow())
+    assessment.summarise_needs({domain: level for domain, (level, _note) in needs.items()})
     session.add(assessment)
     session.flush()
     for domain, (level, note) in needs.items():

@@ -55,7 +55,11 @@ class Referral(Base):
 
     __table_args__ = (
         Index("ix_referrals_org_status", "organisation_id", "status"),
-        Index("ix_referrals_status_completed", "status", "completed_at"),
+        # Covering: who had a referral of which need completed when (the indicator's N).
+        Index("ix_referrals_status_completed", "status", "completed_at", "client_id", "need_domain"),
+        # Covering the aggregate counts by need, organisation and date (casework.reports.queries).
+        Index("ix_referrals_report", "need_domain", "organisation_id", "status", "reason_code", "created_at",
+              "accepted_at", "completed_at", "closed_at"),
         Index("ix_referrals_created_at", "created_at"),
     )
     __mapper_args__ = {"version_id_col": version}

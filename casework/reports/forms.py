@@ -36,3 +36,8 @@ class SubmitForm(FlaskForm):
                                           "Do not write anything about a person."))
     confirm = BooleanField(_l("I have checked these figures and submit them as the ward's report for "
                               "this period."), validators=[InputRequired(message=_l("Tick the box to confirm."))])
+
+
+class RefreshForm(FlaskForm):
+    period = HiddenField(validators=[InputRequired()])
+    profile = HiddenField(validators=[InputRequired()])

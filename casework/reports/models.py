@@ -1,10 +1,10 @@
-"""Submitted reports: frozen aggregate snapshots (DESIGN.md §6)."""
+"""Submitted reports (frozen aggregate figures) and the short-lived snapshots reports are shown from."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from casework.db import Base, new_id, utcnow
@@ -25,3 +25,25 @@ class SubmittedReport(Base):
     resubmission_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("period", "profile", "version"),)
+
+
+class ReportSnapshot(Base):
+    """One computation of a year's figures and what each profile hides, kept for a few minutes
+    (``CASEWORK_REPORT_MAX_AGE_MINUTES``) so that every page, export and submission a supervisor
+    makes meanwhile shows the same figures, and counting and disclosure control run once.
+
+    It holds counts of the plain columns only — nothing a copy of the database does not already
+    give away — and no row of it names or stands for a person.
+    """
+
+    __tablename__ = "report_snapshots"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    year: Mapped[int] = mapped_column(Integer)
+    definition_version: Mapped[int] = mapped_column(Integer)
+    as_of: Mapped[date] = mapped_column(Date)
+    computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    figures: Mapped[str] = mapped_column(Text)  # JSON: values, structural zeros, medians, data quality
+    patterns: Mapped[str] = mapped_column(Text)  # JSON: what official and public hide
+
+    __table_args__ = (Index("ix_report_snapshots_year", "year", "definition_version", "computed_at"),)

@@ -7,23 +7,18 @@ aggregate counts, the collaborator's worklist and the data-quality panel all bui
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from casework.clients.models import Assessment, Client, Consent
-from casework.clients.queries import (
-    HARM_REDUCTION,
-    REINTEGRATION,
-    latest_assessments,
-    need_group_of,
-    need_groups_per_assessment,
-)
+from casework.clients.queries import HARM_REDUCTION, REINTEGRATION, latest_assessments, need_group_of
 from casework.directory.models import Organisation
 from casework.referrals.models import Referral
 from casework.reports.definitions import utc_bound
@@ -68,7 +63,6 @@ def population(window: Window, *, within: Select | None = None) -> Select:
     clients, such as one collaborator's caseload.
     """
     latest = latest_assessments(as_of=window.end, client_ids=within)
-    groups = need_groups_per_assessment()
     consent = (select(Consent.client_id,
                       func.max(func.coalesce(Consent.withdrawn_on, NO_WITHDRAWAL)).label("until"))
                .where(Consent.purpose == "registration", Consent.given_on <= window.end)
@@ -78,18 +72,18 @@ def population(window: Window, *, within: Select | None = None) -> Select:
     n = len(window.starts)
     query = (
         select(Client.id.label("client_id"), Client.age_band, Client.sex_gender,
-               need_group_of(groups.c.needs_hr, groups.c.needs_reint).label("need_group"),
-               groups.c.urgent,
+               need_group_of(latest.c.needs_hr, latest.c.needs_reint).label("need_group"),
+               latest.c.needs_urgent.label("urgent"),
                _bucket(Client.closed_at, starts_utc, null_bucket=n).label("closed"),
                _bucket(consent.c.until, window.starts, null_bucket=n).label("consent"),
                _bucket(support.c.last_hr, starts_utc, null_bucket=0).label("hr"),
                _bucket(support.c.last_reint, starts_utc, null_bucket=0).label("reint"))
         .select_from(Client)
         .join(latest, latest.c.client_id == Client.id)
-        .join(groups, groups.c.assessment_id == latest.c.id)
         .join(consent, consent.c.client_id == Client.id)
         .outerjoin(support, support.c.client_id == Client.id)
-        .where(Client.registered_at < window.end_utc, latest.c.eligible.is_(True))
+        .where(Client.registered_at < window.end_utc, latest.c.eligible.is_(True),
+               or_(latest.c.needs_hr.is_(True), latest.c.needs_reint.is_(True)))
     )
     if within is not None:
         query = query.where(Client.id.in_(within))
@@ -139,30 +133,53 @@ def _in_year(column: ColumnElement[Any], year: int, zone: ZoneInfo) -> ColumnEle
     return and_(column >= utc_bound(date(year, 1, 1), zone), column < utc_bound(date(year + 1, 1, 1), zone))
 
 
-def _measures() -> dict[str, tuple[ColumnElement[Any], ColumnElement[bool]]]:
-    """Each referral measure: the timestamp that puts a referral in a period, and its condition."""
-    not_error = Referral.status != "entered-in-error"
-    return {
-        "made": (Referral.created_at, not_error),
-        "accepted": (Referral.accepted_at, not_error),
-        "completed": (Referral.completed_at, Referral.status == "completed"),
-        "rejected": (Referral.closed_at, Referral.status == "rejected"),
-        "failed": (Referral.closed_at, Referral.status == "failed"),
-        "expired": (Referral.closed_at, and_(Referral.status == "cancelled", Referral.reason_code == "expired")),
-    }
+MeasureRow = tuple[str, int, str, str, int]  # (measure, month, need domain, organisation kind, count)
 
 
-def referral_counts(session: Session, year: int, zone: ZoneInfo) -> list[tuple[str, int, str, str, int]]:
-    """(measure, month, need domain, organisation kind, count) for one year."""
-    parts = []
-    for measure, (stamp, condition) in _measures().items():
-        month = month_of(stamp, year, zone)
-        parts.append(select(literal(measure).label("measure"), month.label("month"), Referral.need_domain,
-                            Organisation.kind, func.count().label("n"))
-                     .join(Organisation, Organisation.id == Referral.organisation_id)
-                     .where(_in_year(stamp, year, zone), condition)
-                     .group_by(month, Referral.need_domain, Organisation.kind))
-    return [tuple(row) for row in session.execute(union_all(*parts))]  # type: ignore[misc]
+def referral_counts(session: Session, year: int, zone: ZoneInfo) -> list[MeasureRow]:
+    """(measure, month, need domain, organisation kind, count) for one year.
+
+    One pass over the covering index ``ix_referrals_report``: each referral touched in the year
+    is counted by the local month of each of its dates, then sorted into the measures of
+    docs/INDICATOR.md (made, accepted, completed, rejected, failed, expired)."""
+    stamps = (Referral.created_at, Referral.accepted_at, Referral.completed_at, Referral.closed_at)
+    months = [_month_or_zero(stamp, year, zone) for stamp in stamps]
+    expired = case((Referral.reason_code == "expired", 1), else_=0)
+    keys = [Referral.need_domain, Referral.organisation_id, Referral.status, expired, *months]
+    rows = session.execute(select(*keys, func.count()).where(or_(*(_in_year(s, year, zone) for s in stamps)))
+                           .group_by(*keys))
+    kinds = dict(session.execute(select(Organisation.id, Organisation.kind)).all())
+    counts: dict[tuple[str, int, str, str], int] = defaultdict(int)
+    for domain, org, status, is_expired, made, accepted, completed, closed, n in rows:
+        kind = kinds.get(org, "other")
+        for measure, month in _measures_of(status, bool(is_expired), made, accepted, completed, closed):
+            counts[(measure, month, domain, kind)] += n
+    return [(measure, month, domain, kind, n) for (measure, month, domain, kind), n in counts.items()]
+
+
+def _measures_of(status: str, expired: bool, made: int, accepted: int, completed: int,
+                 closed: int) -> Iterator[tuple[str, int]]:
+    """The measures a referral counts in, with the month of each (0: not in the year)."""
+    if status == "entered-in-error":
+        return  # never counted: it was never meant to be
+    if made:
+        yield "made", made
+    if accepted:
+        yield "accepted", accepted
+    if completed and status == "completed":
+        yield "completed", completed
+    if closed and status in ("rejected", "failed"):
+        yield status, closed
+    if closed and status == "cancelled" and expired:
+        yield "expired", closed
+
+
+def _month_or_zero(column: ColumnElement[Any], year: int, zone: ZoneInfo) -> ColumnElement[int]:
+    """The local month (1-12) of a timestamp inside ``year``; 0 when it is outside or missing."""
+    start, end = utc_bound(date(year, 1, 1), zone), utc_bound(date(year + 1, 1, 1), zone)
+    bounds = [utc_bound(date(year, m, 1), zone) for m in range(2, 13)]
+    return case((column.is_(None), 0), (column < start, 0), (column >= end, 0),
+                *((column < bound, m) for m, bound in enumerate(bounds, start=1)), else_=12)
 
 
 def registered_counts(session: Session, year: int, zone: ZoneInfo) -> dict[int, int]:
@@ -176,17 +193,18 @@ def duration_histogram(session: Session, year: int, zone: ZoneInfo) -> list[tupl
     """(measure, month, organisation kind, tenths of a day since the referral was made, count) for
     referrals accepted / completed in ``year``: medians for any period come from these counts."""
     dialect = session.get_bind().dialect.name
-    parts = []
-    for measure in ("accepted", "completed"):
-        stamp, condition = _measures()[measure]
-        month = month_of(stamp, year, zone)
-        tenths = _tenths(stamp, Referral.created_at, dialect)
-        parts.append(select(literal(measure).label("measure"), month.label("month"), Organisation.kind,
-                            tenths.label("tenths"), func.count().label("n"))
-                     .join(Organisation, Organisation.id == Referral.organisation_id)
-                     .where(_in_year(stamp, year, zone), condition)
-                     .group_by(month, Organisation.kind, tenths))
-    return [tuple(row) for row in session.execute(union_all(*parts))]  # type: ignore[misc]
+    kinds = dict(session.execute(select(Organisation.id, Organisation.kind)).all())
+    measures = {"accepted": (Referral.accepted_at, Referral.status != "entered-in-error"),
+                "completed": (Referral.completed_at, Referral.status == "completed")}
+    found: dict[tuple[str, int, str, int], int] = defaultdict(int)
+    for measure, (stamp, condition) in measures.items():
+        month, tenths = month_of(stamp, year, zone), _tenths(stamp, Referral.created_at, dialect)
+        rows = session.execute(select(month, Referral.organisation_id, tenths, func.count())
+                               .where(_in_year(stamp, year, zone), condition)
+                               .group_by(month, Referral.organisation_id, tenths))
+        for m, org, t, n in rows:
+            found[(measure, m, kinds.get(org, "other"), t)] += n
+    return [(measure, m, kind, t, n) for (measure, m, kind, t), n in found.items()]
 
 
 def _tenths(later: ColumnElement[Any], earlier: ColumnElement[Any], dialect: str) -> ColumnElement[int]:

@@ -14,13 +14,13 @@ import json
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from casework import vocab
@@ -29,7 +29,7 @@ from casework.auth.models import User
 from casework.reports import definitions as d
 from casework.reports import queries
 from casework.reports.definitions import Period
-from casework.reports.models import SubmittedReport
+from casework.reports.models import ReportSnapshot, SubmittedReport
 from casework.reports.suppression import OFFICIAL, PROFILES, Patterns, Profile, Space, protect, shown_percent
 
 
@@ -39,6 +39,7 @@ class ReportSettings:
 
     zone: ZoneInfo
     target_percent: int
+    max_age_minutes: int = 10  # how long one computation of a year's figures is shown (0: never reused)
 
 
 # --- the family: every figure of one year ---------------------------------------------------------
@@ -50,14 +51,67 @@ class Family:
     as_of: date
     space: Space
     medians: dict[str, float | None]  # "<period>/medians/<row>/<measure>" -> days
+    quality: dict[str, int] = field(default_factory=dict)  # today's data-quality counts
+    computed_at: datetime | None = None
+    stored_patterns: Patterns | None = None
 
     @cached_property
     def patterns(self) -> Patterns:
         """What each profile hides (computed on first use: counting alone does not need it)."""
-        return protect(self.space)
+        return self.stored_patterns or protect(self.space)
 
     def pattern(self, profile: Profile) -> dict[str, str]:
         return self.patterns.official if profile is OFFICIAL else self.patterns.public
+
+
+def current_family(database: Any, year: int, *, settings: ReportSettings, today: date, now: datetime,
+                   refresh: bool = False) -> Family:
+    """The year's figures as reports show them: the newest snapshot computed today within
+    ``max_age_minutes``, or a new computation (counted in a read-only snapshot of the database,
+    protected with no transaction open, then stored in a short one)."""
+    if not refresh and settings.max_age_minutes > 0:
+        with database.snapshot() as session:
+            stored = _newest(session, year, today, now - timedelta(minutes=settings.max_age_minutes))
+            if stored is not None:
+                return _family_from(stored)
+    with database.snapshot() as session:
+        family = build_family(session, year, settings=settings, today=today)
+        family.quality = data_quality(session, settings=settings, today=today)
+    family.computed_at = now
+    family.patterns  # noqa: B018  (disclosure control: slow work, outside every transaction)
+    with database.transaction() as session:
+        _store(session, family)
+    return family
+
+
+def _newest(session: Session, year: int, today: date, since: datetime) -> ReportSnapshot | None:
+    query = (select(ReportSnapshot)
+             .where(ReportSnapshot.year == year, ReportSnapshot.definition_version == d.DEFINITION_VERSION,
+                    ReportSnapshot.as_of == today, ReportSnapshot.computed_at >= since)
+             .order_by(ReportSnapshot.computed_at.desc()).limit(1))
+    return session.scalars(query).first()
+
+
+def _store(session: Session, family: Family) -> None:
+    patterns = family.patterns
+    session.add(ReportSnapshot(
+        year=family.year, definition_version=d.DEFINITION_VERSION, as_of=family.as_of,
+        computed_at=family.computed_at,
+        figures=canonical_payload({"values": family.space.values, "structural": sorted(family.space.structural),
+                                   "medians": family.medians, "quality": family.quality}),
+        patterns=canonical_payload({"official": patterns.official, "public": patterns.public,
+                                    "determined": sorted(patterns.published_determined)})))
+    # Older computations of the year are of no use to anyone: keep a day's worth at most.
+    session.execute(delete(ReportSnapshot).where(ReportSnapshot.year == family.year,
+                                                 ReportSnapshot.computed_at < family.computed_at - timedelta(days=1)))
+
+
+def _family_from(stored: ReportSnapshot) -> Family:
+    figures, patterns = json.loads(stored.figures), json.loads(stored.patterns)
+    space = Space(figures["values"], d.family_constraints(stored.year), d.family_headline_rows(stored.year),
+                  structural=frozenset(figures["structural"]))
+    return Family(stored.year, stored.as_of, space, figures["medians"], figures["quality"], stored.computed_at,
+                  Patterns(patterns["official"], patterns["public"], set(patterns["determined"])))
 
 
 def build_family(session: Session, year: int, *, settings: ReportSettings, today: date) -> Family:
@@ -233,6 +287,7 @@ def publish(family: Family, period: Period, profile: Profile, *, settings: Repor
         "period": {"key": period.key, "code": period.code, "kind": period.kind,
                    "start": period.start.isoformat(), "end": min(period.end, family.as_of).isoformat()},
         "as_of": family.as_of.isoformat(),
+        "computed_at": (family.computed_at or datetime.min).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "finished": period.is_finished(family.as_of),
         "target_percent": settings.target_percent,
         "headline": _headline(family, key, profile, pattern, shown),
@@ -312,9 +367,9 @@ def _completed_by_group(family: Family, period: Period, shown: Any) -> list[dict
     return found
 
 
-def live_report(session: Session, period: Period, profile: Profile, *, settings: ReportSettings,
-                today: date) -> dict[str, Any]:
-    family = build_family(session, period.year, settings=settings, today=today)
+def live_report(database: Any, period: Period, profile: Profile, *, settings: ReportSettings, today: date,
+                now: datetime, refresh: bool = False) -> dict[str, Any]:
+    family = current_family(database, period.year, settings=settings, today=today, now=now, refresh=refresh)
     return publish(family, period, profile, settings=settings)
 
 
@@ -387,22 +442,36 @@ class VerifyProblem:
 def verify_submitted(session: Session) -> tuple[int, list[VerifyProblem]]:
     """Re-check every submitted report: its payload hashes to the stored SHA-256, which is the one
     the audit chain recorded when it was submitted."""
-    recorded = {}
-    for object_id, details in session.execute(select(AuditEvent.object_id, AuditEvent.details)
-                                              .where(AuditEvent.action == "report.submitted")):
-        recorded[object_id] = json.loads(details or "{}").get("sha256")
+    recorded = _recorded_hashes(session)
     problems, checked = [], 0
     for report in session.scalars(select(SubmittedReport).order_by(SubmittedReport.submitted_at)):
         checked += 1
-        reason = None
-        if sha256(report.payload) != report.payload_sha256:
-            reason = "payload does not match its SHA-256"
-        elif recorded.get(report.id) != report.payload_sha256:
-            reason = "SHA-256 differs from the one the audit log recorded at submission"
+        reason = _problem(report, recorded.get(report.id))
         if reason:
             problems.append(VerifyProblem(report.id, report.period, report.profile, report.version, reason))
         session.expunge(report)
     return checked, problems
+
+
+def check_submitted(session: Session, report: SubmittedReport) -> str | None:
+    """Why one submitted report does not verify, or None when it does."""
+    return _problem(report, _recorded_hashes(session, report.id).get(report.id))
+
+
+def _recorded_hashes(session: Session, report_id: str | None = None) -> dict[str | None, str | None]:
+    query = select(AuditEvent.object_id, AuditEvent.details).where(AuditEvent.action == "report.submitted",
+                                                                   AuditEvent.object_type == "report")
+    if report_id is not None:
+        query = query.where(AuditEvent.object_id == report_id)
+    return {object_id: json.loads(details or "{}").get("sha256") for object_id, details in session.execute(query)}
+
+
+def _problem(report: SubmittedReport, recorded: str | None) -> str | None:
+    if sha256(report.payload) != report.payload_sha256:
+        return "payload does not match its SHA-256"
+    if recorded != report.payload_sha256:
+        return "SHA-256 differs from the one the audit log recorded at submission"
+    return None
 
 
 def frozen_payload(report: SubmittedReport) -> dict[str, Any]:

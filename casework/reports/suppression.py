@@ -202,39 +202,52 @@ def propagate(bounds: Mapping[str, Interval], constraints: list[Linear]) -> dict
 
 def _tighten(constraint: Linear, low: dict[str, float], high: dict[str, float]) -> list[str]:
     """Apply one constraint to the bounds of its figures; returns the figures whose bounds moved."""
-    terms = constraint.terms
-    mins = [a * (low[n] if a > 0 else high[n]) for n, a in terms]
-    maxs = [a * (high[n] if a > 0 else low[n]) for n, a in terms]
-    min_finite, min_inf = _split(mins)
-    max_finite, max_inf = _split(maxs)
+    terms, rhs, equal = constraint.terms, constraint.rhs, constraint.equal
+    inf = math.inf
+    mins, maxs = [], []
+    min_finite = max_finite = 0.0
+    min_inf = max_inf = 0
+    for name, a in terms:
+        lo, hi = low[name], high[name]
+        t_min, t_max = (a * lo, a * hi) if a > 0 else (a * hi, a * lo)
+        mins.append(t_min)
+        maxs.append(t_max)
+        if t_min == -inf:
+            min_inf += 1
+        else:
+            min_finite += t_min
+        if t_max == inf:
+            max_inf += 1
+        else:
+            max_finite += t_max
     changed = []
-    for (name, a), term_min, term_max in zip(terms, mins, maxs, strict=True):
+    for (name, a), t_min, t_max in zip(terms, mins, maxs, strict=True):
         # a·x <= rhs - (least the others can be); for an equality also a·x >= rhs - (most they can be)
-        rest_min = _rest(min_finite, min_inf, term_min, -math.inf)
-        rest_max = _rest(max_finite, max_inf, term_max, math.inf)
-        upper_ax = constraint.rhs - rest_min
-        lower_ax = constraint.rhs - rest_max if constraint.equal else -math.inf
+        if t_min == -inf:
+            rest_min = -inf if min_inf > 1 else min_finite
+        else:
+            rest_min = -inf if min_inf else min_finite - t_min
+        upper_ax = rhs - rest_min
+        if equal:
+            if t_max == inf:
+                rest_max = inf if max_inf > 1 else max_finite
+            else:
+                rest_max = inf if max_inf else max_finite - t_max
+            lower_ax = rhs - rest_max
+        else:
+            lower_ax = -inf
         new_low, new_high = (lower_ax / a, upper_ax / a) if a > 0 else (upper_ax / a, lower_ax / a)
-        if math.isfinite(new_low) and math.ceil(new_low - 1e-9) > low[name]:
-            low[name] = math.ceil(new_low - 1e-9)
-            changed.append(name)
-        if math.isfinite(new_high) and math.floor(new_high + 1e-9) < high[name]:
-            high[name] = math.floor(new_high + 1e-9)
-            changed.append(name)
+        if new_low != -inf and new_low != inf:
+            value = math.ceil(new_low - 1e-9)
+            if value > low[name]:
+                low[name] = value
+                changed.append(name)
+        if new_high != inf and new_high != -inf:
+            value = math.floor(new_high + 1e-9)
+            if value < high[name]:
+                high[name] = value
+                changed.append(name)
     return changed
-
-
-def _split(parts: list[float]) -> tuple[float, int]:
-    """(sum of the finite parts, how many are infinite): here all infinite parts share one sign."""
-    finite = [p for p in parts if math.isfinite(p)]
-    return sum(finite), len(parts) - len(finite)
-
-
-def _rest(finite: float, infinite: int, part: float, infinity: float) -> float:
-    """The sum of all parts but ``part``."""
-    if math.isfinite(part):
-        return infinity if infinite else finite - part
-    return infinity if infinite > 1 else finite
 
 
 # --- the audit ----------------------------------------------------------------------------------------
@@ -472,29 +485,53 @@ def _equations_by_cell(constraints: list[Linear]) -> dict[str, list[Linear]]:
 
 def _add_complements(space: Space, add_to: Pattern, exposed_cells: set[str], profile: Profile,
                      equations: dict[str, list[Linear]], hidden: Pattern, published: set[str]) -> bool:
-    """Hide the cheapest figures next to each exposed one (never one already ``published`` as
-    implied by the headline); True if anything was added."""
+    """Hide the cheapest figures next to exposed ones (never one already ``published`` as implied
+    by the headline); True if anything was added.
+
+    First, for every exposed figure that is the only hidden one of a sum, hide another figure of
+    that sum. Only when no exposed figure is alone anywhere is one more figure hidden near each."""
     suppressible = set(space.suppressible(profile)) - published
+    ordered = sorted(exposed_cells)
     added = False
-    for name in sorted(exposed_cells):
-        for candidate in _candidates(space, name, profile, equations, hidden, suppressible):
-            add_to[candidate] = SMALL if space.values[candidate] < profile.k else COMPLEMENT
-            hidden[candidate] = add_to[candidate]
+    for name in ordered:
+        for candidate in _candidates(space, name, profile, equations, hidden, suppressible, alone_only=True):
+            _hide(space, candidate, profile, add_to, hidden)
             added = True
+    if added:
+        return True
+    # One more figure near each exposed one, but never twice in the same neighbourhood in a
+    # round: one addition can free every exposed figure around it.
+    touched: set[str] = set()
+    for name in ordered:
+        if name in touched:
+            continue
+        for candidate in _candidates(space, name, profile, equations, hidden, suppressible, alone_only=False):
+            _hide(space, candidate, profile, add_to, hidden)
+            added = True
+            for around in (name, candidate):
+                for constraint in equations.get(around, ()):
+                    touched.update(n for n, _ in constraint.terms)
     return added
 
 
+def _hide(space: Space, name: str, profile: Profile, add_to: Pattern, hidden: Pattern) -> None:
+    add_to[name] = SMALL if space.values[name] < profile.k else COMPLEMENT
+    hidden[name] = add_to[name]
+
+
 def _candidates(space: Space, name: str, profile: Profile, equations: dict[str, list[Linear]],
-                hidden: Pattern, suppressible: set[str]) -> list[str]:
+                hidden: Pattern, suppressible: set[str], *, alone_only: bool) -> list[str]:
     """What to hide so that ``name`` is no longer alone: in every sum where it is the only hidden
-    figure, the cheapest other one (a part before the total); when no sum leaves it alone, the
-    cheapest figure of the sum with the fewest hidden ones."""
+    figure, the cheapest other one (a part before the total). Without ``alone_only``, when no sum
+    leaves it alone: the cheapest figure of the sum with the fewest hidden ones (or further out)."""
     sums = [e for e in equations.get(name, ()) if e.equal]
 
     def hidden_in(e: Linear) -> int:
         return sum(1 for n, _ in e.terms if n in hidden)
 
     alone = [e for e in sums if hidden_in(e) == 1]
+    if alone_only and not alone:
+        return []
     chosen: list[str] = []
     for constraint in alone or sorted(sums, key=lambda e: (hidden_in(e), len(e.terms))):
         members = [(n, a) for n, a in constraint.terms if n not in hidden and n in suppressible and n not in chosen]
@@ -505,7 +542,7 @@ def _candidates(space: Space, name: str, profile: Profile, equations: dict[str, 
         chosen.append(best[0])
         if not alone:
             break
-    if chosen:
+    if chosen or alone_only:
         return chosen
     fallback = _candidate(space, name, profile, equations, hidden, suppressible)
     return [fallback] if fallback else []

@@ -25,11 +25,13 @@ from casework.policy import allow
 from casework.reports import charts, exports, services
 from casework.reports import definitions as d
 from casework.reports.definitions import Period, PeriodError
-from casework.reports.forms import ReportQueryForm, SubmitForm
+from casework.reports.forms import RefreshForm, ReportQueryForm, SubmitForm
 from casework.reports.models import SubmittedReport
 from casework.reports.suppression import PROFILES, Profile
 from casework.runtime import db_session, runtime
 
+# Reads happen in read-only snapshots (``Database.snapshot``); the request's own session is used
+# last, for the audit row, so that no write lock is held while figures are counted or protected.
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
 PER_PAGE = 20
@@ -38,7 +40,8 @@ REFUSALS = {"reason_required": _l("This period was submitted before: say why it 
 
 def _report_settings() -> services.ReportSettings:
     settings = runtime().settings
-    return services.ReportSettings(zone=ZoneInfo(settings.timezone), target_percent=settings.indicator_target_percent)
+    return services.ReportSettings(zone=ZoneInfo(settings.timezone), target_percent=settings.indicator_target_percent,
+                                   max_age_minutes=settings.report_max_age_minutes)
 
 
 def _actor() -> Any:
@@ -61,14 +64,17 @@ def _period_choices(today: date, first_year: int) -> list[SelectChoice]:
 def _first_year(today: date) -> int:
     from casework.clients.models import Client
 
-    first = db_session().scalar(select(func.min(Client.registered_at)))
+    with runtime().database.snapshot() as snapshot:
+        first = snapshot.scalar(select(func.min(Client.registered_at)))
     return max(min(first.year if first else today.year, today.year), today.year - 9)
 
 
 def _selection() -> tuple[ReportQueryForm, Period, Profile]:
     """The period and profile asked for, or the year so far (official) when none or a bad one was asked."""
     today = clock.local_today()
-    form = ReportQueryForm(request.args)
+    args = request.args.copy()
+    args.setdefault("profile", "official")  # a link naming only the period shows the official profile
+    form = ReportQueryForm(args)
     form.period.choices = _period_choices(today, _first_year(today))
     default = Period("ytd", today.year)
     if not request.args:
@@ -87,12 +93,13 @@ def _selection() -> tuple[ReportQueryForm, Period, Profile]:
     return form, period, PROFILES[form.profile.data]
 
 
-def _compute(period: Period, profile: Profile) -> tuple[dict[str, Any], services.Family]:
-    with runtime().database.snapshot() as snapshot:
-        family = services.build_family(snapshot, period.year, settings=_report_settings(),
-                                       today=clock.local_today())
-        payload = services.publish(family, period, profile, settings=_report_settings())
-    return payload, family
+def _compute(period: Period, profile: Profile, *, refresh: bool = False) -> tuple[dict[str, Any], services.Family]:
+    # End the request's own transaction first (signing in may have opened one): on SQLite it holds
+    # the write lock, which storing a new count needs, and nothing should hold it while counting.
+    db_session().commit()
+    family = services.current_family(runtime().database, period.year, settings=_report_settings(),
+                                     today=clock.local_today(), now=clock.utcnow(), refresh=refresh)
+    return services.publish(family, period, profile, settings=_report_settings()), family
 
 
 def _audited(action: str, **details: Any) -> None:
@@ -108,13 +115,31 @@ def _audited(action: str, **details: Any) -> None:
 @allow("supervisor")
 def index() -> str:
     form, period, profile = _selection()
-    payload, _family = _compute(period, profile)
-    with runtime().database.snapshot() as snapshot:
-        quality = services.data_quality(snapshot, settings=_report_settings(), today=clock.local_today())
+    payload, family = _compute(period, profile)
     _audited("report.viewed", period=period.key, profile=profile.name)
     return render_template("reports/dashboard.html", form=form, payload=payload, period=period, profile=profile,
-                           quality=quality, stale_days=services.queries.STALE_ASSESSMENT_DAYS,
+                           quality=family.quality, refresh_form=RefreshForm(data={"period": period.key,
+                                                                                   "profile": profile.name}),
                            **_page_context(payload))
+
+
+@bp.route("/refresh", methods=["POST"])
+@allow("supervisor")
+def refresh() -> WerkzeugResponse:
+    """Count the year again now, instead of showing the computation of a few minutes ago."""
+    form = RefreshForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        period = Period.parse(form.period.data or "")
+    except PeriodError:
+        abort(400)
+    profile = PROFILES.get(form.profile.data or "", PROFILES["official"])
+    if period.start > clock.local_today():
+        abort(400)
+    _compute(period, profile, refresh=True)
+    _audited("report.refreshed", period=period.key)
+    return redirect(url_for("reports.index", period=period.key, profile=profile.name))
 
 
 def _page_context(payload: dict[str, Any]) -> dict[str, Any]:
@@ -169,9 +194,10 @@ def print_report() -> str:
 
 def _printed(payload: dict[str, Any], submitted: SubmittedReport | None) -> str:
     settings = runtime().settings
+    signed_on = (services.submitted_at_local(submitted, ZoneInfo(settings.timezone)).date() if submitted
+                 else clock.local_today())
     return render_template("reports/print.html", payload=payload, period=Period.parse(payload["period"]["key"]),
-                           settings=settings, submitted=submitted, today=clock.local_today(),
-                           **_page_context(payload))
+                           settings=settings, submitted=submitted, signed_on=signed_on, **_page_context(payload))
 
 
 # --- submitting ------------------------------------------------------------------------------------------
@@ -213,10 +239,13 @@ def submit() -> WerkzeugResponse | str:
 
 
 def _versions(payload: dict[str, Any]) -> list[SubmittedReport]:
-    return list(db_session().scalars(
-        select(SubmittedReport).where(SubmittedReport.period == payload["period"]["code"],
-                                      SubmittedReport.profile == payload["profile"])
-        .order_by(SubmittedReport.version.desc())))
+    with runtime().database.snapshot() as snapshot:
+        found = list(snapshot.scalars(
+            select(SubmittedReport).where(SubmittedReport.period == payload["period"]["code"],
+                                          SubmittedReport.profile == payload["profile"])
+            .order_by(SubmittedReport.version.desc())))
+        snapshot.expunge_all()
+    return found
 
 
 @bp.route("/submitted")
@@ -244,7 +273,7 @@ def submitted_one(report_id: str) -> str:
              version=report.version)
     return render_template("reports/frozen.html", report=report, payload=payload,
                            period=Period.parse(payload["period"]["key"]),
-                           intact=services.sha256(report.payload) == report.payload_sha256,
+                           intact=services.check_submitted(db_session(), report) is None,
                            zone=ZoneInfo(runtime().settings.timezone), **_page_context(payload))
 
 
