@@ -458,6 +458,20 @@ def retention_run(ctx: click.Context, years: int | None) -> None:
     click.echo(f"age band updated on {result.age_bands_updated} client record(s)")
 
 
+# --- reports -----------------------------------------------------------------------
+
+from casework.reports.cli import report  # noqa: E402  (the command group lives with its area)
+
+cli.add_command(report)
+
+
+# --- demo data ---------------------------------------------------------------------
+
+from casework.demo_data import demo_data_command  # noqa: E402  (kept in its own module)
+
+cli.add_command(demo_data_command)
+
+
 def main() -> None:
     try:
         cli.main(standalone_mode=False)

@@ -192,3 +192,14 @@ def test_export_memory_does_not_grow_with_the_number_of_clients(app, database, c
 def test_profiles_are_what_the_design_says():
     assert (OFFICIAL.k, OFFICIAL.rounding, PUBLIC.k, PUBLIC.rounding) == (5, 0, 10, 5)
     assert PUBLIC.indicator_min_denominator == 50
+
+
+def test_a_report_with_every_figure_hidden_is_not_sent_as_an_empty_dhis2_file(supervisor, monkeypatch):
+    # Given a report of which DHIS2 could receive nothing (every figure hidden: ADX forbids an empty group)
+    monkeypatch.setattr(exports, "data_values", lambda payload, mapping: iter(()))
+    for fmt in ("dhis2", "adx"):
+        response = supervisor.client.get(f"/reports/export/{fmt}?period=2025Q1&profile=public")
+        # Then there is no file, but the report again with a message
+        assert response.status_code == 302 and "/reports/" in response.headers["Location"]
+    page = supervisor.get("/reports/?period=2025Q1&profile=public").get_data(as_text=True)
+    assert 'class="flash flash-error"' in page

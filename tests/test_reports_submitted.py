@@ -135,6 +135,20 @@ def test_a_count_is_shown_for_a_few_minutes_then_counted_again(supervisor, story
     assert later["computed_at"] != first["computed_at"] and later["headline"]["D"] == 14
 
 
+def rewrite(database, statement: str, params: dict) -> None:
+    """What someone with the database owner's rights can do: switch the guard off, change a row."""
+    with database.engine.begin() as conn:
+        if database.engine.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE submitted_reports DISABLE TRIGGER submitted_reports_no_change"))
+            conn.execute(text(statement), params)
+            conn.execute(text("ALTER TABLE submitted_reports ENABLE TRIGGER submitted_reports_no_change"))
+        else:
+            conn.execute(text("DROP TRIGGER submitted_reports_no_update"))
+            conn.execute(text(statement), params)
+            conn.execute(text("CREATE TRIGGER submitted_reports_no_update BEFORE UPDATE ON submitted_reports "
+                              "BEGIN SELECT RAISE(ABORT, 'submitted_reports are frozen'); END"))
+
+
 def test_report_verify_proves_the_figures_and_catches_a_rewrite(supervisor, database, settings):
     report_id = submitted_id(submit(supervisor, "2025"))
     result = run(settings, "report", "verify")
@@ -144,13 +158,8 @@ def test_report_verify_proves_the_figures_and_catches_a_rewrite(supervisor, data
     payload = json.loads(report.payload)
     payload["headline"]["N"] = 12
     forged = services.canonical_payload(payload)
-    with database.engine.begin() as conn:
-        if database.engine.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE submitted_reports DISABLE TRIGGER submitted_reports_no_change"))
-        else:
-            conn.execute(text("DROP TRIGGER submitted_reports_no_update"))
-        conn.execute(text("UPDATE submitted_reports SET payload = :p, payload_sha256 = :h WHERE id = :i"),
-                     {"p": forged, "h": services.sha256(forged), "i": report_id})
+    rewrite(database, "UPDATE submitted_reports SET payload = :p, payload_sha256 = :h WHERE id = :i",
+            {"p": forged, "h": services.sha256(forged), "i": report_id})
     # Then verify names it: the hash no longer matches the one the audit chain recorded
     result = run(settings, "report", "verify")
     assert result.exit_code == 1
@@ -158,9 +167,7 @@ def test_report_verify_proves_the_figures_and_catches_a_rewrite(supervisor, data
     # and the page says the figures do not match, although figures and stored hash agree
     assert 'data-intact="no"' in supervisor.get(f"/reports/submitted/{report_id}").get_data(as_text=True)
     # A payload changed without its hash is caught as well
-    with database.engine.begin() as conn:
-        conn.execute(text("UPDATE submitted_reports SET payload_sha256 = :h WHERE id = :i"),
-                     {"h": "0" * 64, "i": report_id})
+    rewrite(database, "UPDATE submitted_reports SET payload_sha256 = :h WHERE id = :i", {"h": "0" * 64, "i": report_id})
     result = run(settings, "report", "verify")
     assert result.exit_code == 1 and "payload does not match its SHA-256" in result.output
 

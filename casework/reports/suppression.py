@@ -438,6 +438,9 @@ def protect(space: Space) -> Patterns:
             determined |= ex_official
             for name in ex_official:
                 official.pop(name, None)
+            # Publishing them tells the attacker more: earlier proofs may no longer hold.
+            joint_audit.certified.clear()
+            public_audit.certified.clear()
     raise RuntimeError("suppression did not converge")  # pragma: no cover
 
 

@@ -173,8 +173,12 @@ def export(fmt: str) -> WerkzeugResponse:
 
 def _download(payload: dict[str, Any], fmt: exports.Format) -> WerkzeugResponse:
     settings = runtime().settings
-    body = exports.write(payload, fmt.name, mapping=exports.load_mapping(settings.dhis2_mapping or None),
-                         org_unit=settings.dhis2_org_unit)
+    mapping = exports.load_mapping(settings.dhis2_mapping or None)
+    if fmt.name in ("dhis2", "adx") and next(exports.data_values(payload, mapping), None) is None:
+        flash(_("Every figure of this report is hidden in this profile: there is nothing to send to DHIS2."),
+              "error")
+        return redirect(url_for("reports.index", period=payload["period"]["key"], profile=payload["profile"]))
+    body = exports.write(payload, fmt.name, mapping=mapping, org_unit=settings.dhis2_org_unit)
     response = Response(stream_with_context(body), mimetype=fmt.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{exports.filename(payload, fmt)}"'
     return response
