@@ -60,8 +60,8 @@ WITH latest AS (
                 AND k.given_on <= :end AND (k.withdrawn_on IS NULL OR k.withdrawn_on >= :start))
 )
 SELECT count(*) AS d,
-       sum(CASE WHEN EXISTS (SELECT 1 FROM referrals r WHERE r.client_id = d.id AND r.status = 'completed'
-                             AND r.completed_at >= :start_utc AND r.completed_at < :end_utc) THEN 1 ELSE 0 END) AS n
+       sum(CASE WHEN d.id IN (SELECT r.client_id FROM referrals r WHERE r.status = 'completed'
+                              AND r.completed_at >= :start_utc AND r.completed_at < :end_utc) THEN 1 ELSE 0 END) AS n
 FROM d
 """
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from casework import vocab
 from casework.clients.models import Assessment, Client, Consent
 from casework.clients.queries import HARM_REDUCTION, REINTEGRATION, latest_assessments, need_group_of
 from casework.directory.models import Organisation
@@ -189,22 +190,25 @@ def registered_counts(session: Session, year: int, zone: ZoneInfo) -> dict[int, 
     return {m: n for m, n in rows}
 
 
-def duration_histogram(session: Session, year: int, zone: ZoneInfo) -> list[tuple[str, int, str, int, int]]:
-    """(measure, month, organisation kind, tenths of a day since the referral was made, count) for
-    referrals accepted / completed in ``year``: medians for any period come from these counts."""
+DurationRow = tuple[str, int, str, int, int]  # (measure, month, organisation kind, tenths of a day, count)
+
+
+def duration_histogram(session: Session, year: int, zone: ZoneInfo) -> Iterator[DurationRow]:
+    """How long referrals accepted / completed in ``year`` took from being made, as
+    (measure, month, organisation kind, whole tenths of a day, count), streamed in increasing
+    order of the duration within each measure: medians for every period are read off in one pass
+    (``services._medians``), without holding the histogram."""
     dialect = session.get_bind().dialect.name
     kinds = dict(session.execute(select(Organisation.id, Organisation.kind)).all())
     measures = {"accepted": (Referral.accepted_at, Referral.status != "entered-in-error"),
                 "completed": (Referral.completed_at, Referral.status == "completed")}
-    found: dict[tuple[str, int, str, int], int] = defaultdict(int)
     for measure, (stamp, condition) in measures.items():
         month, tenths = month_of(stamp, year, zone), _tenths(stamp, Referral.created_at, dialect)
-        rows = session.execute(select(month, Referral.organisation_id, tenths, func.count())
-                               .where(_in_year(stamp, year, zone), condition)
-                               .group_by(month, Referral.organisation_id, tenths))
-        for m, org, t, n in rows:
-            found[(measure, m, kinds.get(org, "other"), t)] += n
-    return [(measure, m, kind, t, n) for (measure, m, kind, t), n in found.items()]
+        query = (select(month, Referral.organisation_id, tenths, func.count())
+                 .where(_in_year(stamp, year, zone), condition, Referral.need_domain.in_(list(vocab.NEED_DOMAINS)))
+                 .group_by(month, Referral.organisation_id, tenths).order_by(tenths))
+        for m, org, t, n in session.execute(query.execution_options(yield_per=2000)):
+            yield measure, m, kinds.get(org, "other"), t, n
 
 
 def _tenths(later: ColumnElement[Any], earlier: ColumnElement[Any], dialect: str) -> ColumnElement[int]:

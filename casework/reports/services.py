@@ -123,7 +123,7 @@ def build_family(session: Session, year: int, *, settings: ReportSettings, today
     for month, n in queries.registered_counts(session, year, settings.zone).items():
         values[d.headline(Period("month", year, month).key, "registered")] += n
     _add_up_periods(values, year)
-    medians = _medians(queries.duration_histogram(session, year, settings.zone), year)
+    medians = _medians(queries.duration_histogram(session, year, settings.zone), values, year)
     space = Space(values, d.family_constraints(year), d.family_headline_rows(year),
                   structural=frozenset(_structural_zeros(session, year)))
     return Family(year, today, space, medians)
@@ -232,36 +232,37 @@ def _add_up_periods(values: dict[str, int], year: int) -> None:
         values[name] = sum(values[Period("quarter", year, q).key + suffix] for q in range(1, 5))
 
 
-def _medians(rows: list[tuple[str, int, str, int, int]], year: int) -> dict[str, float | None]:
-    """Median days to acceptance / completion per period and organisation kind (and overall)."""
-    by_month: dict[tuple[str, int, str], list[tuple[int, int]]] = defaultdict(list)
-    for measure, month, kind, tenths, n in rows:
-        by_month[(measure, month, kind if kind in vocab.ORGANISATION_KINDS else "other")].append((tenths, n))
-    medians: dict[str, float | None] = {}
-    for period in d.family_periods(year):
+def _medians(rows: Iterable[queries.DurationRow], values: dict[str, int], year: int) -> dict[str, float | None]:
+    """Median days to acceptance / completion per period and organisation kind (and overall).
+
+    ``rows`` come in increasing duration within each measure, and the number of referrals of
+    every (period, kind) is already counted in ``values``; so one pass finds, for every group at
+    once, the durations at its middle ranks — memory does not grow with the number of referrals."""
+    periods = d.family_periods(year)
+    of_month = {m: [p.key for p in periods if m in p.months] for m in range(1, 13)}
+    middle: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for period in periods:
         for measure in d.MEDIANS:
             for kind in (*vocab.ORGANISATION_KINDS, "total"):
-                counts: list[tuple[int, int]] = []
-                for month in period.months:
-                    for k in (vocab.ORGANISATION_KINDS if kind == "total" else (kind,)):
-                        counts += by_month.get((measure, month, k), [])
-                medians[d.cell(period.key, "medians", kind, measure)] = _median_of(counts)
-    return medians
-
-
-def _median_of(counts: list[tuple[int, int]]) -> float | None:
-    """The median of a histogram of tenths of days, in days (one decimal); None when empty."""
-    total = sum(n for _, n in counts)
-    if not total:
-        return None
-    ordered = sorted(counts)
-    middle = [(total - 1) // 2, total // 2]
-    found, seen = [], 0
-    for value, n in ordered:
-        while len(found) < 2 and middle[len(found)] < seen + n:
-            found.append(value)
-        seen += n
-    return round(statistics.fmean(found) / 10, 1)
+                n = values[d.canonical(period.key, "referrals_org", kind, measure)]
+                if n:
+                    middle[(period.key, kind, measure)] = ((n - 1) // 2, n // 2)
+    seen: dict[tuple[str, str, str], int] = defaultdict(int)
+    found: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+    for measure, month, kind, tenths, n in rows:
+        kind = kind if kind in vocab.ORGANISATION_KINDS else "other"
+        for key in of_month[month]:
+            for group in ((key, kind, measure), (key, "total", measure)):
+                ranks = middle.get(group)
+                if ranks is None:
+                    continue
+                before, picked = seen[group], found[group]
+                while len(picked) < 2 and ranks[len(picked)] < before + n:
+                    picked.append(tenths)
+                seen[group] = before + n
+    return {d.cell(p.key, "medians", kind, measure): (round(statistics.fmean(found[(p.key, kind, measure)]) / 10, 1)
+                                                      if len(found[(p.key, kind, measure)]) == 2 else None)
+            for p in periods for measure in d.MEDIANS for kind in (*vocab.ORGANISATION_KINDS, "total")}
 
 
 # --- publishing one period -------------------------------------------------------------------------
