@@ -154,8 +154,9 @@ def keys_rotate(ctx: click.Context) -> None:
     settings = _settings(ctx)
     keyring, _ = _database(settings)
     key_id = keyring.rotate()
-    click.echo(f"new primary data key {key_id}; restart every running casework process (they keep "
-               "encrypting with the key they loaded), then run `casework keys rewrap`, then retire the old key")
+    click.echo(f"new primary data key {key_id}: running casework processes on this machine switch to it within a "
+               "second; copy the keys folder to every other machine now, then run `casework keys rewrap`, "
+               "then `casework keys retire` the old key")
 
 
 @keys.command("rewrap")
@@ -314,11 +315,23 @@ def _serve(settings: Settings) -> None:
     waitress_serve(app, **server_options(settings))
 
 
+# waitress refuses these itself, before a byte of the body is read or spooled to disk.
+MAX_HEADER_BYTES = 32 * 1024
+CONNECTION_LIMIT = 100
+IDLE_CONNECTION_SECONDS = 60
+
+
 def server_options(settings: Settings) -> dict[str, object]:
     """waitress options. Forwarded headers reach the app only when CASEWORK_PROXY_COUNT trusts a
-    proxy; the app's ProxyFix then reads exactly that many hops. Otherwise waitress drops them."""
+    proxy; the app's ProxyFix then reads exactly that many hops. Otherwise waitress drops them.
+
+    A body larger than CASEWORK_MAX_CONTENT_LENGTH is refused by waitress from its Content-Length
+    (413) instead of being spooled in full for the app to refuse; headers, connections and idle
+    connections are bounded too, so that nobody can fill the disk or memory without signing in."""
     return {"host": settings.host, "port": settings.port, "threads": settings.threads, "ident": "casework",
-            "clear_untrusted_proxy_headers": settings.proxy_count == 0}
+            "clear_untrusted_proxy_headers": settings.proxy_count == 0,
+            "max_request_body_size": settings.max_content_length, "max_request_header_size": MAX_HEADER_BYTES,
+            "connection_limit": CONNECTION_LIMIT, "channel_timeout": IDLE_CONNECTION_SECONDS}
 
 
 @cli.command()

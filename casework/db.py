@@ -7,10 +7,12 @@ committed once. Sessions carry the field cipher and blind indexer in
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import MetaData, create_engine, event, text
@@ -144,6 +146,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         parsed = parsed.set(drivername="postgresql+psycopg")
     try:
         if parsed.get_backend_name() == "sqlite":
+            _private_sqlite_file(parsed.database)
             engine = create_engine(parsed, hide_parameters=True, **kwargs)
             _configure_sqlite(engine)
         else:
@@ -154,6 +157,22 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             "for PostgreSQL install casework[postgres]"
         ) from None
     return engine
+
+
+def _private_sqlite_file(database: str | None) -> None:
+    """The SQLite file holds everything a database thief wants: it is created readable by its
+    owner only, and an existing one that other accounts can read is refused, as for the keys."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.exists():
+        if path.parent.is_dir():
+            # SQLite gives its -wal and -shm files the same permissions as the database file.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        return  # a missing folder: connecting fails with the usual one-line message
+    if path.stat().st_mode & 0o077:
+        raise DatabaseUnavailable(f"the SQLite database {path} can be read by other accounts on this machine: "
+                                  f"run `chmod 600 {path}*`")
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -723,7 +723,7 @@ class _Story:
     def _close(self, at: datetime, reason: str) -> None:
         self.status, self.close_reason, self.closed_at = "closed", reason, at
         self._changed(at + _ms(2))
-        self._client_event(at + _ms(1), "client.closed", reason=reason)
+        self._client_event(at + _ms(1), "client.closed")
         self._view(at + _ms(400))
 
     def _changed(self, at: datetime) -> None:
@@ -887,7 +887,7 @@ class _Story:
         row = self._referral_row(ref)
         plain: dict[str, Any] = {"reason": None, "outcome": None, "notes": []}
         self._referral_event(ref, ref.created, self.actor[0], None, "requested", None)
-        self._audit(ref.created + _ms(3), "referral.created", self.actor, "referral", ref.id, client_id=self.id,
+        self._audit(ref.created + _ms(3), "referral.created", self.actor, "referral", ref.id,
                     share_phone=ref.share_phone, previous_referral_id=ref.previous_id)
         self._audit(ref.created + _ms(500), "referral.slip_viewed", self.actor, "referral", ref.id)
         for step in ref.steps:
@@ -935,7 +935,7 @@ class _Story:
         code = step.reason if rule.needs_outcome or rule.reasons is not None else None
         self._referral_event(ref, step.at, actor[0], start, step.to, code)
         self._audit(step.at + _ms(2), f"referral.{step.to}", actor, "referral", ref.id,
-                    **{"from": start, "to": step.to, "reason": code})
+                    **{"from": start, "to": step.to})
         if step.feedback:
             self._feedback(ref, row, plain, step, actor, with_change=True)
         elif step.read and step.kind in ("provider", "referrer"):

@@ -126,6 +126,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     template = request.getfixturevalue("_sqlite_template")
     target = tmp_path / "casework.sqlite3"
     shutil.copyfile(template, target)
+    target.chmod(0o600)  # as casework creates it; a file others can read is refused
     yield f"sqlite:///{target}"
 
 

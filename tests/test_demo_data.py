@@ -365,8 +365,8 @@ def test_audit_details_and_client_versions_are_those_of_the_services(generated, 
     # Then the generated audit entries have the same details, and a client not changed since has its version
     assert {tuple(sorted(d)) for d in details.values()} == {tuple(sorted(details[typed.id]))}
     assert Counter(v for v, status in generated_versions if status == "open").most_common(1)[0][0] == version == 2
-    assert {tuple(sorted(d)) for d in created} == {("client_id", "previous_referral_id", "share_phone")}
-    assert {tuple(sorted(d)) for d in changes} == {("from", "reason", "to")}
+    assert {tuple(sorted(d)) for d in created} == {("previous_referral_id", "share_phone")}
+    assert {tuple(sorted(d)) for d in changes} == {("from", "to")}
 
 
 # --- determinism -------------------------------------------------------------------------------------------

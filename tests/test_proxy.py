@@ -73,3 +73,36 @@ def test_the_production_server_passes_forwarded_headers_only_when_a_proxy_is_tru
     finally:
         stop_waitress(server, thread)
         app.extensions["casework"].database.dispose()
+
+
+def test_a_huge_body_is_refused_by_the_server_before_it_is_read(settings):
+    # Given casework served by waitress as `casework serve` does
+    import socket
+    import threading
+    import time
+
+    from waitress.server import create_server
+
+    from casework.cli import server_options
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    configured = dataclasses.replace(settings, port=port)
+    app = create_app(configured)
+    server = create_server(app, **server_options(configured))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        # When someone who is not signed in announces a 400 MB sign-in form and sends none of it
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            started = time.monotonic()
+            conn.sendall(b"POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded"
+                         b"\r\nContent-Length: 400000000\r\n\r\nusername=x")
+            answer = conn.recv(4096).decode("latin-1")
+        # Then the server answers 413 at once, without waiting for (or storing) the body
+        assert answer.startswith("HTTP/1.1 413"), answer[:80]
+        assert time.monotonic() - started < 5
+    finally:
+        stop_waitress(server, thread)
+        app.extensions["casework"].database.dispose()

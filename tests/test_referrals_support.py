@@ -54,7 +54,7 @@ def make_service(database: Any, organisation_id: str, *, need: str = "hiv_sti_te
 
 
 def make_client(database: Any, owner_id: str, *, consents: tuple[str, ...] = ("registration",
-                "share_with_provider"), with_history: bool = False) -> tuple[str, str]:
+                "share_with_provider", "contact"), with_history: bool = False) -> tuple[str, str]:
     """A client in ``owner_id``'s caseload; returns (client id, display code)."""
     today = clock.local_today()
     with database.transaction() as session:

@@ -92,7 +92,12 @@ def _pending_user() -> User | None:
     if clock.utcnow() - started > PENDING_TTL:
         session.pop(PENDING_KEY, None)
         return None
-    return db_session().get(User, pending["user"])
+    user = db_session().get(User, pending["user"])
+    # A sign-in completed since this password step ends it: a copy of the cookie is worth nothing.
+    if user is None or (user.last_login_at is not None and user.last_login_at > started):
+        session.pop(PENDING_KEY, None)
+        return None
+    return user
 
 
 @bp.route("/login/code", methods=["GET", "POST"])

@@ -392,7 +392,8 @@ def close_client(session: Session, actor: User, client: Client, reason: str) -> 
     if reason not in vocab.CLOSE_REASONS:
         raise ClientError("bad_reason")
     client.status, client.close_reason, client.closed_at = "closed", reason, clock.utcnow()
-    _audit(session, "client.closed", actor, client.id, reason=reason)
+    # Not the reason: "deceased" or "reintegrated" is a fact about the person, and the log outlives erasure.
+    _audit(session, "client.closed", actor, client.id)
 
 
 def reopen_client(session: Session, actor: User, client: Client) -> None:

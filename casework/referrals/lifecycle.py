@@ -168,9 +168,10 @@ def apply(session: Session, referral: Referral, change: Change, *, actor_id: str
         session.flush()
     except StaleDataError:
         raise TransitionRefused("changed") from None
+    # From and to only: the reason or outcome (a decline reason, "treatment-started") says
+    # something about the person and lives on the referral's own events, which erasure removes.
     record(session, f"referral.{change.to}", actor_id=actor_id, actor_role=actor_role,
-           object_type="referral", object_id=referral.id,
-           details={"from": start, "to": change.to, "reason": code})
+           object_type="referral", object_id=referral.id, details={"from": start, "to": change.to})
     if change.feedback:
         _record_feedback(session, referral, actor_id=actor_id, actor_role=actor_role)
 

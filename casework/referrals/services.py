@@ -107,9 +107,10 @@ def create(session: Session, actor: User, client: Client, request: NewReferral) 
     session.add(ReferralEvent(referral_id=referral.id, at=now, actor_id=actor.id, from_status=None,
                               to_status="requested"))
     session.flush()
+    # Not the client's id: the audit log outlives erasure, and a referral's later events (the
+    # organisation that acted on it) would then still link the person to a kind of service.
     record(session, "referral.created", actor_id=actor.id, actor_role=actor.role, object_type="referral",
-           object_id=referral.id, details={"client_id": client.id,
-                                           "share_phone": request.share_phone,
+           object_id=referral.id, details={"share_phone": request.share_phone,
                                            "previous_referral_id": referral.previous_referral_id})
     return referral
 
@@ -161,19 +162,35 @@ def provider_view(session: Session, referral: Referral) -> ProviderView:
     client = session.get(Client, referral.client_id)
     service = session.get(Service, referral.service_id)
     referrer = session.get(User, referral.referred_by)
-    # What was shared stays shared only while the client's consent to share stands.
-    shared = sharing_consented(session, client.id)
+    # What was shared stays shared only while the client's consent to share stands, and never
+    # again once a withdrawal cancelled this referral (consent given later is for new referrals).
+    withdrawn_here = referral.status == "cancelled" and referral.reason_code == "client-withdrew-consent"
+    shared = sharing_consented(session, client.id) and not withdrawn_here
     return ProviderView(
         code=referral.code, display_code=client.display_code, age_band=client.age_band,
         sex_gender=client.sex_gender, service_name=service.name, organisation_name=service.organisation.name,
         need_domain=referral.need_domain, urgency=referral.urgency,
         note_to_receiver=referral.note_to_receiver if shared else None,
         contact_preference=client.contact_preference,
-        phone=client.phone if referral.share_phone and shared else None,
+        phone=client.phone if referral.share_phone and shared and _may_call(session, client, referral) else None,
         referrer_name=referrer.display_name, referrer_phone=referrer.work_phone,
         created_at=referral.created_at, accept_due_on=referral.accept_due_on,
         complete_due_on=referral.complete_due_on, expires_on=referral.expires_on, status=referral.status,
     )
+
+
+# After a referral ends, its service may still need to call back for a few days (a result to
+# give, a follow-up appointment); then the phone number is no longer shown.
+PHONE_AFTER_CLOSE = timedelta(days=7)
+
+
+def _may_call(session: Session, client: Client, referral: Referral) -> bool:
+    """The phone is shown only while the client may be contacted at all, and not long after the end."""
+    from casework.clients.services import consent_active
+
+    if client.contact_preference == "do_not_contact" or not consent_active(session, client.id, "contact"):
+        return False
+    return referral.closed_at is None or clock.utcnow() - referral.closed_at <= PHONE_AFTER_CLOSE
 
 
 def sharing_consented(session: Session, client_id: str) -> bool:

@@ -270,9 +270,11 @@ def find() -> Response:
     referral = None
     if code and current_user.organisation_id:
         referral = db.scalar(select(Referral).where(Referral.code == code,
-                                                    Referral.organisation_id == current_user.organisation_id))
+                                                    Referral.organisation_id == current_user.organisation_id,
+                                                    Referral.status != "entered-in-error"))
     if referral is None:
-        # The same answer whether the code is mistyped or belongs to another organisation.
+        # The same answer whether the code is mistyped, belongs to another organisation, or was
+        # entered in error (such a referral was never meant for this organisation's eyes).
         flash(_("No referral with this code is addressed to your organisation. Check the code and try again."),
               "error")
         return redirect(url_for("referrals.inbox"))

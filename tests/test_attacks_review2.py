@@ -1,0 +1,226 @@
+"""The second adversarial review: each finding performed as the attacker would, asserting what
+they now observe. (The first review's findings are in tests/test_attacks.py.)"""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+from conftest import BACKEND, run_casework
+
+from casework.db import make_engine
+from casework.errors import DatabaseUnavailable
+
+sqlite_only = pytest.mark.skipif(BACKEND != "sqlite", reason="about the SQLite file on disk")
+
+
+# --- the database file on disk ------------------------------------------------------------------------
+
+
+@sqlite_only
+def test_a_new_sqlite_database_and_its_log_are_readable_by_their_owner_only(tmp_path):
+    # When casework creates its database (quickstart, db upgrade)
+    engine = make_engine(f"sqlite:///{tmp_path / 'new.sqlite3'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+    # Then nobody but the account running casework can read the file or its write-ahead log
+    for path in tmp_path.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path.name
+    engine.dispose()
+
+
+@sqlite_only
+def test_a_database_file_other_accounts_can_read_is_refused(tmp_path, settings):
+    # Given a database file someone made readable by everyone on the machine
+    path = tmp_path / "casework.sqlite3"
+    path.touch()
+    path.chmod(0o644)
+    # Then casework refuses it, in one line that says how to fix it
+    with pytest.raises(DatabaseUnavailable, match="chmod 600"):
+        make_engine(f"sqlite:///{path}")
+    result = run_casework(settings, "audit", "verify", CASEWORK_DATABASE_URL=f"sqlite:///{path}")
+    assert result.returncode == 2 and "chmod 600" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- sign-in ---------------------------------------------------------------------------------------
+
+
+def test_the_password_step_cookie_is_worthless_once_the_sign_in_is_complete(app, make_user, new_browser, clock):
+    from casework.auth import totp
+
+    # Given someone who copies a person's cookie between the password and the code steps
+    account = make_user("collaborator")
+    person = new_browser()
+    clock.advance(seconds=31)
+    person.post("/login", {"username": account.username, "password": account.password}, page="/login")
+    copied = person.client.get_cookie("casework_session").value
+    # When the person completes their sign-in a few seconds later
+    clock.advance(seconds=5)
+    response = person.post("/login/code", {"code": totp.code_at(account.totp_secret, clock.now)},
+                           page="/login/code")
+    assert response.status_code == 302
+    # Then the copied cookie no longer reaches the code step
+    thief = new_browser()
+    thief.client.set_cookie("casework_session", copied)
+    answer = thief.client.get("/login/code")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/login")
+
+
+# --- the provider's inbox ---------------------------------------------------------------------------
+
+
+def test_an_entered_in_error_code_answers_like_a_wrong_code(signed_in, make_organisation, make_user, database):
+    from test_referrals_support import make_client, make_referral, make_service
+
+    org = make_organisation()
+    place = make_service(database, org)
+    owner = make_user("collaborator")
+    client_id, _code = make_client(database, owner.user_id)
+    referral_id = make_referral(database, client_id=client_id, place=place, referred_by=owner.user_id,
+                                status="entered-in-error")
+    from casework.referrals.models import Referral
+
+    with database.transaction() as session:
+        code = session.get(Referral, referral_id).code
+    browser, _account = signed_in("provider", organisation_id=org)
+
+    def answer(typed: str) -> tuple[int, str, str]:
+        browser.get("/inbox")
+        response = browser.post("/inbox/find", {"code": typed})
+        page = browser.get(response.headers["Location"]).get_data(as_text=True)
+        return response.status_code, response.headers["Location"], page.split('<main id="main">')[1][:400]
+
+    # A referral marked entered-in-error gives exactly the answer of a code nobody has
+    assert answer(code) == answer("RF-0000-0000")
+
+
+# --- what the audit log keeps after erasure ------------------------------------------------------------
+
+
+def test_after_erasure_nothing_in_the_audit_log_links_the_client_to_a_health_fact(ward, database):
+    # Given a client with a whole history: needs, referrals completed, failed and rejected, the
+    # case closed as "deceased" — then erased
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from casework import vocab
+    from casework.audit import AuditEvent
+    from casework.referrals import lifecycle
+    from casework.referrals.models import Referral
+
+    client_id = ward.register(date(2026, 1, 5), birth_year="2009")
+    ward.assess(client_id, date(2026, 1, 5), needs={"hiv_treatment": "urgent", "drug_dependency": "some",
+                                                     "child_protection": "urgent"})
+    done = ward.refer(client_id, date(2026, 1, 6))
+    ward.walk(done, (date(2026, 1, 6), "accepted"))
+    ward.move(done, date(2026, 1, 20), "completed", business_status="treatment-started")
+    failed = ward.refer(client_id, date(2026, 1, 7))
+    ward.walk(failed, (date(2026, 1, 7), "accepted"), (date(2026, 1, 9), "failed"))
+    rejected = ward.refer(client_id, date(2026, 1, 8), ward.legal)
+    ward.move(rejected, date(2026, 1, 9), "rejected", reason_code="not-eligible")
+    ward.close(client_id, date(2026, 2, 1), reason="deceased")
+    referral_ids = {done, failed, rejected}
+    ward.erase(client_id, date(2026, 2, 2))
+    with database.snapshot() as session:
+        assert session.scalar(select(Referral.id).where(Referral.id.in_(referral_ids))) is None
+        rows = session.execute(select(AuditEvent.action, AuditEvent.object_type, AuditEvent.object_id,
+                                      AuditEvent.details)).all()
+    # Then the rows about the client name nothing but what was done to the record
+    for action, object_type, object_id, details in rows:
+        if client_id in details:
+            raise AssertionError(f"{action} on {object_type} {object_id} names the client in its details")
+        if object_id in referral_ids:
+            assert object_type == "referral"
+    # and no row of any kind holds a code that says what the person is, needs or received
+    person_codes = {*vocab.NEED_DOMAINS, *vocab.AGE_BANDS, *vocab.SEX_GENDER, *vocab.CLOSE_REASONS,
+                    *vocab.BUSINESS_STATUSES, *vocab.DECLINE_REASONS, *vocab.FAILURE_REASONS,
+                    *vocab.HOLD_REASONS, *lifecycle.ERROR_REASONS, *vocab.OUTREACH_SOURCES} - {"other", "unknown"}
+    for action, _type, _id, details in rows:
+        found = {code for code in person_codes if f'"{code}"' in details}
+        assert not found, f"{action}: {found}"
+
+
+# --- what a provider keeps seeing ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shared_phone(make_organisation, make_user, database, new_browser):
+    """A referral to the health station with the phone shared, and that station's provider signed in."""
+    from test_referrals_support import SENTINELS, make_client, make_referral, make_service
+
+    station = make_organisation("Trạm Y tế phường", "health_station")
+    place = make_service(database, station)
+    owner = make_user("collaborator")
+    client_id, _code = make_client(database, owner.user_id)
+    referral_id = make_referral(database, client_id=client_id, place=place, referred_by=owner.user_id,
+                                share_phone=True, note="NOTE-FOR-THE-STATION")
+    provider = new_browser()
+    provider.login(make_user("provider", organisation_id=station))
+
+    def sees() -> tuple[bool, bool]:
+        page = provider.get(f"/inbox/{referral_id}").get_data(as_text=True)
+        return SENTINELS["phone"] in page, "NOTE-FOR-THE-STATION" in page
+
+    return {"client_id": client_id, "referral_id": referral_id, "owner": owner, "sees": sees}
+
+
+def _withdraw(database, client_id: str, owner_id: str, purpose: str) -> None:
+    from casework.auth.models import User
+    from casework.clients import services
+    from casework.clients.models import Client
+
+    with database.transaction() as session:
+        consent = services.current_consents(session, client_id)[purpose]
+        services.withdraw_consent(session, session.get(User, owner_id), session.get(Client, client_id), consent)
+
+
+def test_withdrawing_contact_consent_hides_the_phone_from_the_provider(shared_phone, database, app):
+    assert shared_phone["sees"]() == (True, True)
+    with app.app_context():
+        _withdraw(database, shared_phone["client_id"], shared_phone["owner"].user_id, "contact")
+    assert shared_phone["sees"]() == (False, True)
+
+
+def test_a_do_not_contact_preference_hides_the_phone_from_the_provider(shared_phone, database):
+    from casework.clients.models import Client
+
+    with database.transaction() as session:
+        session.get(Client, shared_phone["client_id"]).contact_preference = "do_not_contact"
+    assert shared_phone["sees"]() == (False, True)
+
+
+def test_sharing_consent_given_again_does_not_reopen_a_referral_the_withdrawal_cancelled(shared_phone, database,
+                                                                                        app):
+    from datetime import date
+
+    from casework.auth.models import User
+    from casework.clients import services
+    from casework.clients.models import Client
+
+    with app.app_context():
+        _withdraw(database, shared_phone["client_id"], shared_phone["owner"].user_id, "share_with_provider")
+        with database.transaction() as session:
+            services.record_consent(session, session.get(User, shared_phone["owner"].user_id),
+                                    session.get(Client, shared_phone["client_id"]), purpose="share_with_provider",
+                                    method="verbal", given_on=date.today())
+    assert shared_phone["sees"]() == (False, False)
+
+
+def test_the_phone_is_hidden_a_week_after_the_referral_ended(shared_phone, database, clock):
+    from datetime import timedelta
+
+    from casework.referrals.models import Referral
+
+    def ended(days_ago: float) -> None:
+        with database.transaction() as session:
+            referral = session.get(Referral, shared_phone["referral_id"])
+            referral.status, referral.closed_at = "completed", clock.now - timedelta(days=days_ago)
+
+    # A service may call back for a few days after the referral ended (a result to give) …
+    ended(6.5)
+    assert shared_phone["sees"]() == (True, True)
+    # … but not after a week
+    ended(7.5)
+    assert shared_phone["sees"]() == (False, True)
