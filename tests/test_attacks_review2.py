@@ -224,3 +224,97 @@ def test_the_phone_is_hidden_a_week_after_the_referral_ended(shared_phone, datab
     # … but not after a week
     ended(7.5)
     assert shared_phone["sees"]() == (False, True)
+
+
+# --- the UIC oracle ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def elsewhere(make_user, new_browser):
+    """A client with UIC LANA1999N in another collaborator's caseload."""
+    from test_clients_support import register
+
+    owner = make_user("collaborator", username="owner.collaborator")
+    browser = new_browser()
+    browser.login(owner)
+    return register(browser, uic="LANA1999N")
+
+
+def _lookups(database, actor_id: str) -> list[tuple[str, str]]:
+    from sqlalchemy import select
+
+    from casework.audit import AuditEvent
+
+    with database.snapshot() as session:
+        return [(a, d) for a, d in session.execute(
+            select(AuditEvent.action, AuditEvent.details)
+            .where(AuditEvent.actor_id == actor_id, AuditEvent.action == "client.uic_lookup")
+            .order_by(AuditEvent.id))]
+
+
+def test_a_co_assignment_request_answers_the_same_whether_or_not_the_uic_is_known(elsewhere, signed_in, database):
+    browser, prober = signed_in("collaborator")
+
+    def ask(uic: str) -> tuple[int, str]:
+        browser.get("/clients/")
+        response = browser.post("/clients/co-assignment-requests", {"uic": uic})
+        page = browser.get(response.headers["Location"]).get_data(as_text=True)
+        return response.status_code, page[page.index('<main id="main">'):].split("</main>")[0]
+
+    # When a prober sends a UIC that is held in another caseload and one nobody has
+    hit, miss = ask("LANA1999N"), ask("ZZQQ1950N")
+    # Then the two answers are the same page, and each probe is audited the same way
+    assert hit == miss
+    assert _lookups(database, prober.user_id) == [("client.uic_lookup", '{"page":"coassign_request"}')] * 2
+    # while the hit is logged against the record it matched, for its owner and the administrators
+    from sqlalchemy import select
+
+    from casework.audit import AuditEvent
+
+    with database.snapshot() as session:
+        against = session.scalars(select(AuditEvent.action).where(AuditEvent.object_id == elsewhere,
+                                                                  AuditEvent.actor_id == prober.user_id)).all()
+    assert "client.coassign_requested" in against
+
+
+def test_every_page_that_tests_a_uic_audits_hits_and_misses_alike(elsewhere, signed_in, database):
+    from test_clients_support import register, registration
+
+    browser, prober = signed_in("collaborator")
+    own = register(browser, uic="OWNC1990N")
+    pages = []
+    for uic in ("LANA1999N", "ZZQQ1950N"):
+        browser.post("/clients/find", {"query": uic}, page="/clients/")
+        browser.get("/clients/register")
+        browser.post("/clients/register", registration(uic=uic))
+        browser.get(f"/clients/{own}/correct")
+        form = {"uic": uic, "sex_gender": "female", "birth_year": "1998", "age_band": "unknown",
+                "outreach_source": "venue", "contact_preference": "sms", "alias": "", "phone": "", "residence": ""}
+        browser.post(f"/clients/{own}/correct", form)
+        pages.append(_lookups(database, prober.user_id))
+    first, both = pages
+    # The registration of the first client was a lookup too; then three pages, for a hit and a miss
+    hit, miss = first[1:], both[len(first):]
+    assert [d for _a, d in hit] == [d for _a, d in miss] == [
+        '{"page":"search"}', '{"page":"registration"}', '{"page":"correction"}']
+
+
+def test_the_uic_budget_is_one_across_every_page_that_tests_a_uic(signed_in, elsewhere):
+    from test_clients_support import registration
+
+    browser, _prober = signed_in("collaborator")
+    statuses = []
+    for n in range(20):
+        statuses.append(browser.post("/clients/find", {"query": f"NGTR{1950 + n}1"}, page="/clients/").status_code)
+    for n in range(20):
+        browser.get("/clients/register")
+        statuses.append(browser.post("/clients/register",
+                                     registration(uic=f"NGTR{1970 + n}1", consent_date="2000-01-01")).status_code)
+    for n in range(20):
+        browser.get("/clients/")
+        statuses.append(browser.post("/clients/co-assignment-requests", {"uic": f"NGTR{1990 + n}1"}).status_code)
+    # Then sixty lookups spread over three pages use up the budget, and the next one is refused on any page
+    assert 429 not in statuses
+    assert browser.post("/clients/find", {"query": "NGTR20101"}, page="/clients/").status_code == 429
+    browser.get("/clients/register")
+    assert browser.post("/clients/register", registration(uic="NGTR20111")).status_code == 429

@@ -259,6 +259,7 @@ def uic_duplicates(session: Session, actor: User, client: Client, raw: str, wher
     human decides, nothing is merged.
     """
     matches = [m for m in storage.find_ids_by_uic(session, raw) if m != client.id]
+    audit_uic_lookup(session, actor, where)
     mine = in_caseload(session, actor, matches)
     record_uic_probe(session, actor, [m for m in matches if m not in mine], where)
     return sorted(mine), len(matches) - len(mine)
@@ -536,6 +537,7 @@ def find_in_caseload(session: Session, user: User, query: str) -> tuple[Client |
         if client is not None:
             return client, 0
     ids = storage.find_ids_by_uic(session, query)
+    audit_uic_lookup(session, user, "search")
     if not ids:
         return None, 0
     mine_ids = in_caseload(session, user, ids)
@@ -543,6 +545,13 @@ def find_in_caseload(session: Session, user: User, query: str) -> tuple[Client |
     record_uic_probe(session, user, others, "search")
     mine = session.get(Client, sorted(mine_ids)[0]) if mine_ids else None
     return mine, len(others)
+
+
+def audit_uic_lookup(session: Session, actor: User, where: str) -> None:
+    """Every lookup by UIC, whatever it found: one row by the person, the same for a hit and a miss
+    (what it matched is logged against the matched records, see ``record_uic_probe``)."""
+    record(session, "client.uic_lookup", actor_id=actor.id, actor_role=actor.role, object_type="user",
+           object_id=actor.id, details={"page": where})
 
 
 def record_uic_probe(session: Session, actor: User, client_ids: list[str], where: str) -> None:

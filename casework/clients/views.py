@@ -119,12 +119,15 @@ def _per_user() -> str:
 
 
 # A UIC lookup says whether someone is in the programme: enough for daily work, too few to sweep.
+# One budget per person across every page that tests a UIC (search, registration, correction,
+# co-assignment request), so that using all of them does not multiply it.
 UIC_LOOKUP_LIMIT = "60 per hour"
+uic_budget = limiter.shared_limit(UIC_LOOKUP_LIMIT, scope="uic-lookup", key_func=_per_user, methods=["POST"])
 
 
 @bp.route("/find", methods=["POST"])
 @allow("collaborator")
-@limiter.limit(UIC_LOOKUP_LIMIT, key_func=_per_user, methods=["POST"])
+@uic_budget
 def find() -> Response | str:
     form = forms.FindForm()
     if not form.validate_on_submit():
@@ -144,6 +147,7 @@ def find() -> Response | str:
 
 @bp.route("/co-assignment-requests", methods=["POST"])
 @allow("collaborator")
+@uic_budget
 def request_coassign() -> Response:
     form = forms.CoassignRequestForm()
     if form.validate_on_submit():
@@ -151,12 +155,13 @@ def request_coassign() -> Response:
         user = _actor()
         ids = storage.find_ids_by_uic(db, form.uic.data)
         mine = in_caseload(db, user, ids)
-        if services.request_coassignment(db, user, [i for i in ids if i not in mine]):
-            db.commit()
-            flash(_("Your request was sent to the administrators. The record will appear in your caseload "
-                     "once they co-assign you."), "info")
-        else:
-            flash(_("No record in another caseload matches this UIC: there is nothing to request."), "info")
+        services.audit_uic_lookup(db, user, "coassign_request")
+        services.request_coassignment(db, user, [i for i in ids if i not in mine])
+        db.commit()
+        # The same answer whether or not anything matched: this page is not a way to test UICs.
+        # Whether the request matched a record is for the administrator who handles it to see.
+        flash(_("Your request was sent to the administrators. If a record in another caseload has this UIC, "
+                 "it will appear in your caseload once they co-assign you."), "info")
     return redirect(url_for("clients.caseload"))
 
 
@@ -165,7 +170,7 @@ def request_coassign() -> Response:
 
 @bp.route("/register", methods=["GET", "POST"])
 @allow("collaborator")
-@limiter.limit(UIC_LOOKUP_LIMIT, key_func=_per_user, methods=["POST"])
+@uic_budget
 def register() -> Response | str:
     form = forms.RegisterForm()
     if not form.validate_on_submit():
@@ -174,6 +179,8 @@ def register() -> Response | str:
     user = _actor()
     uic = None if form.uic_declined.data else form.uic.data
     matches = storage.find_ids_by_uic(db, uic) if uic else []
+    if uic:
+        services.audit_uic_lookup(db, user, "registration")
     if matches and not form.confirm_different.data:
         mine = in_caseload(db, user, matches)
         services.record_uic_probe(db, user, [m for m in matches if m not in mine], "registration")
@@ -431,7 +438,7 @@ def record_sheet(client_id: str) -> str:
 
 @bp.route("/<client_id>/correct", methods=["GET", "POST"])
 @allow("collaborator")
-@limiter.limit(UIC_LOOKUP_LIMIT, key_func=_per_user, methods=["POST"])
+@uic_budget
 def correct(client_id: str) -> Response | str:
     client = _load(client_id)
     db = db_session()
