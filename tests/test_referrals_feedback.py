@@ -318,8 +318,8 @@ def test_note_to_receiver_with_hidden_characters_or_too_long_gets_the_form_back(
 
 
 @pytest.mark.parametrize("kind", ["bidi-override", "too-long"])
-def test_admin_error_reason_text_with_hidden_characters_or_too_long_gets_the_form_back(world, database, kind,
-                                                                                         new_browser):
+def test_admin_error_reason_text_is_refused_with_the_reason_and_nothing_about_the_referral(world, database, kind,
+                                                                                          new_browser):
     admin = new_browser()
     admin.login(world["make_user"]("admin"))
     admin.get("/referrals/correct")
@@ -329,8 +329,11 @@ def test_admin_error_reason_text_with_hidden_characters_or_too_long_gets_the_for
     response = admin.post(f"/referrals/{world['referral_id']}/status",
                           {"to": "entered-in-error", "reason_code": "duplicate-record",
                            "reason_text": BAD_TEXT[kind], "version": before[1]})
-    assert response.status_code == 200
-    assert _message_for(kind) in admin.last_html and code in admin.last_html
+    # The admin reaches referrals by code only: the refusal says what is wrong with the text and sends
+    # them back to the search, without the referral's code, organisation or status
+    assert response.status_code == 302 and response.headers["Location"].endswith("/referrals/correct")
+    admin.get("/referrals/correct")
+    assert _message_for(kind) in admin.last_html and code not in admin.last_html
     assert referral_state(database, world["referral_id"]) == before
 
 

@@ -216,16 +216,18 @@ def sent() -> str:
 def detail(referral_id: str) -> str:
     db = db_session()
     referral, client = _referrer_referral(db, referral_id)
+    return _render_detail(db, referral, client)
+
+
+def _render_detail(db: Session, referral: Referral, client: Client, *,
+                   submitted: TransitionForm | None = None) -> str:
+    """The referrer's page for one referral. Every path that shows it (the link, a refused change shown
+    again) comes through here, so no path shows it unaudited."""
     _expire_lazily(db, Referral.id == referral.id)
     # Read before this opening is recorded: it is what was new to the referrer when the page was asked for.
     new_feedback = referral.id in services.unread_feedback(db, current_user.id, {referral.id})
     _audit_read(db, "referral.viewed", referral)
-    db.commit()
-    return _render_detail(db, referral, client, new_feedback=new_feedback)
-
-
-def _render_detail(db: Session, referral: Referral, client: Client, *, new_feedback: bool = False,
-                   submitted: TransitionForm | None = None) -> str:
+    db.commit()  # the read is on record before anything is shown; nothing stays locked while rendering
     staffed = services.organisation_staffed(db, referral.organisation_id)
     kinds = policy.actor_kinds(current_user, referral, client, organisation_staffed=staffed)
     service = db.get(Service, referral.service_id)
@@ -285,7 +287,14 @@ def find() -> Response:
 @allow("provider")
 def received(referral_id: str) -> str:
     db = db_session()
-    referral = _provider_referral(db, referral_id)
+    return _render_received(db, _provider_referral(db, referral_id))
+
+
+def _render_received(db: Session, referral: Referral, *, submitted: TransitionForm | None = None,
+                     feedback_form: FeedbackForm | None = None) -> str:
+    """The provider's page for one referral. Every path that shows it (the inbox link, a refused
+    feedback or change shown again) comes through here, so every showing is audited, and the first
+    showing of a requested referral marks it received, however it was reached."""
     _expire_lazily(db, Referral.id == referral.id)  # an expired slip is not received
     if referral.status == "requested":
         try:
@@ -293,14 +302,9 @@ def received(referral_id: str) -> str:
                             actor_role=current_user.role, actor_kinds=frozenset({"provider"}))
         except lifecycle.TransitionRefused:
             db.rollback()  # opened at the same moment by a colleague: theirs counts
-            referral = _provider_referral(db, referral_id)
+            referral = _provider_referral(db, referral.id)
     _audit_read(db, "referral.viewed", referral)
-    db.commit()
-    return _render_received(db, referral)
-
-
-def _render_received(db: Session, referral: Referral, *, submitted: TransitionForm | None = None,
-                     feedback_form: FeedbackForm | None = None) -> str:
+    db.commit()  # the read is on record before anything is shown; nothing stays locked while rendering
     if feedback_form is None:
         feedback_form = FeedbackForm(formdata=None, version=referral.version)
     return render_template(
@@ -377,7 +381,7 @@ def transition(referral_id: str) -> Response | str:
 
 
 def _form_back(db: Session, referral: Referral, client: Client, kinds: frozenset[str],
-               form: TransitionForm) -> str:
+               form: TransitionForm) -> Response | str:
     """The page the change was made from, again, with the typed text and what is wrong with it."""
     if "provider" in kinds:
         if referral.status == "entered-in-error":
@@ -385,8 +389,17 @@ def _form_back(db: Session, referral: Referral, client: Client, kinds: frozenset
         return _render_received(db, referral, submitted=form)
     if "referrer" in kinds:
         return _render_detail(db, referral, client, submitted=form)
-    return _render_correct(FindByCodeForm(formdata=None, code=referral.code), referral, searched=True,
-                           submitted=form)
+    # The admin reaches a referral by its code only: a refused change names nothing about the referral
+    # (a page shown again for an id would tell its code, organisation and status to whoever has the id).
+    flash(str(_first_error(form)), "error")
+    return redirect(url_for("referrals.correct"))
+
+
+def _first_error(form: TransitionForm) -> str:
+    for name in TEXT_FIELDS:
+        if form[name].errors:
+            return f"{form[name].label.text}: {form[name].errors[0]}"
+    return str(REFUSALS["not_allowed"])
 
 
 def _back_url(kinds: frozenset[str], referral: Referral) -> str:
@@ -412,10 +425,9 @@ def correct() -> str:
     return _render_correct(form, found, searched=searched)
 
 
-def _render_correct(form: FindByCodeForm, found: Referral | None, *, searched: bool,
-                    submitted: TransitionForm | None = None) -> str:
+def _render_correct(form: FindByCodeForm, found: Referral | None, *, searched: bool) -> str:
     organisation = found and db_session().get(Service, found.service_id).organisation
-    actions = _actions(found, frozenset({"admin"}), submitted) if found else []
+    actions = _actions(found, frozenset({"admin"})) if found else []
     return render_template("referrals/correct.html", form=form, found=found, searched=searched,
                            organisation=organisation, actions=actions)
 
