@@ -1,5 +1,6 @@
 """Every mapped table, imported in one place for Alembic and the tests."""
 
+from casework.approvals.models import AccessChange
 from casework.audit.models import AuditEvent
 from casework.auth.models import RecoveryCode, User, UserSession
 from casework.clients.models import (
@@ -17,7 +18,7 @@ from casework.referrals.models import Referral, ReferralEvent
 from casework.reports.models import ReportSnapshot, SubmittedReport
 
 __all__ = [
-    "Assessment", "AssessmentNeed", "AuditEvent", "Base", "CaseNote", "Client",
+    "AccessChange", "Assessment", "AssessmentNeed", "AuditEvent", "Base", "CaseNote", "Client",
     "ClientAssignment", "Consent", "FollowUp", "Location", "Organisation",
     "RecoveryCode", "Referral", "ReferralEvent", "ReportSnapshot", "Service", "ServiceAtLocation",
     "SubmittedReport", "User", "UserSession",

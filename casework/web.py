@@ -99,7 +99,7 @@ def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
 
     app.register_blueprint(core)
     register_auth(app)
-    for name in ("admin", "clients", "directory", "referrals", "reports"):
+    for name in ("approvals", "admin", "clients", "directory", "referrals", "reports"):
         module = __import__(f"casework.{name}", fromlist=["register"])
         if hasattr(module, "register"):
             module.register(app)

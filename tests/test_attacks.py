@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from approvals_support import approve_all
 from conftest import BACKEND
 from sqlalchemy import func, select, text
 
@@ -338,8 +339,9 @@ def test_a_reassigned_client_is_gone_for_the_previous_owner(world, make_user, ne
     bob = make_user("collaborator")
     admin.get("/clients/admin/reassign")
     response = admin.post("/clients/admin/reassign/client", {"display_code": world["display_code"],
-                                                             "client_to": bob.user_id})
+                                                             "client_to": bob.user_id, "client_reason": "workload"})
     assert response.status_code == 302
+    approve_all(new_browser, make_user)
     # When the previous owner opens the client, its referral and slip
     old = signed_in_as(new_browser, world["owner"])
     answers = [old.get(url).status_code for url in (f"/clients/{world['client_id']}",
@@ -1479,7 +1481,9 @@ def test_one_time_passwords_and_recovery_codes_stay_out_of_cookies_logs_and_audi
 
 SUPERVISOR_MAY_REACH = {"core.home", "auth.account", "auth.logout", "auth.logout_everywhere", "auth.change_password",
                         "auth.enrol_second_factor", "auth.new_recovery_codes", "auth.set_language", "auth.login",
-                        "auth.login_second_factor", "core.health", "static"}
+                        "auth.login_second_factor", "core.health", "static",
+                        # The second person of a caseload move or co-assignment: names and counts only
+                        "approvals.index", "approvals.decide"}
 
 
 def test_a_supervisor_reaches_no_endpoint_that_touches_clients_referrals_or_accounts(world, make_user,
@@ -1499,7 +1503,7 @@ def test_a_supervisor_reaches_no_endpoint_that_touches_clients_referrals_or_acco
     ids = {"client_id": world["client_id"], "referral_id": world["referral_id"], "user_id": world["owner"].user_id,
            "consent_id": world["consent_id"], "follow_up_id": world["follow_up_id"], "event_id": "1",
            "organisation_id": world["station"], "service_id": world["station_place"].service_id,
-           "location_id": new_id(), "note_id": new_id(), "filename": "casework.css"}
+           "location_id": new_id(), "note_id": new_id(), "filename": "casework.css", "change_id": new_id()}
     for rule in app.url_map.iter_rules():
         if rule.endpoint in reachable:
             continue

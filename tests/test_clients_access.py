@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from approvals_support import approve_all
 from sqlalchemy import select
 from test_clients_support import register
 
@@ -83,17 +84,23 @@ def test_admin_moves_a_caseload_and_a_single_client_seeing_only_codes_and_counts
     assert "Bí-danh-không-được-lộ" not in admin_browser.last_html
     # When they move one client to B by display code
     response = admin_browser.post("/clients/admin/reassign/client", {"display_code": second_code.lower(),
-                                                                     "client_to": b.user_id})
+                                                                     "client_to": b.user_id,
+                                                                     "client_reason": "workload"})
     assert response.status_code == 302
-    # Then B has it and A no longer reaches it
+    # Then nothing moves until a second person approves
     b_browser = new_browser()
     b_browser.login(b)
+    assert b_browser.get(f"/clients/{second}").status_code == 404
+    assert approve_all(new_browser, make_user) == 1
+    # Then B has it and A no longer reaches it
     assert b_browser.get(f"/clients/{second}").status_code == 200
     assert a_browser.get(f"/clients/{second}").status_code == 404
     # When they move the whole rest of A's caseload
     admin_browser.get("/clients/admin/reassign")
-    response = admin_browser.post("/clients/admin/reassign", {"from_user": a.user_id, "to_user": b.user_id})
+    response = admin_browser.post("/clients/admin/reassign", {"from_user": a.user_id, "to_user": b.user_id,
+                                                              "reason": "left_programme"})
     assert response.status_code == 302
+    assert approve_all(new_browser, make_user) == 1
     # Then B has every client and A none; the moves are audited without contents
     assert b_browser.get(f"/clients/{first}").status_code == 200
     assert a_browser.get(f"/clients/{first}").status_code == 404

@@ -8,6 +8,7 @@ import json
 import logging
 from datetime import timedelta
 
+from approvals_support import approve_all
 from conftest import run_casework
 from sqlalchemy import select, text, update
 from test_clients_support import assessment, errors, register
@@ -289,6 +290,7 @@ def test_an_admin_removes_a_co_assignment_seeing_codes_and_names_only(signed_in,
     admin.login(make_user("admin"))
     admin.get("/clients/admin/reassign")
     admin.post(f"/clients/admin/co-assignments/{request_id}")
+    approve_all(new_browser, make_user)
     # When the admin opens the screen, the co-assignment shows as code and collaborator name only
     admin.get("/clients/admin/reassign")
     section = admin.last_html.split('id="coassigned-h"')[1]

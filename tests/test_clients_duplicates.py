@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from approvals_support import approve_all
 from sqlalchemy import func, select
 from test_clients_support import register, registration
 
@@ -70,6 +71,9 @@ def test_a_match_in_another_caseload_leads_to_a_co_assignment_request(signed_in,
     admin_browser.get("/clients/admin/reassign")
     assert code in admin_browser.last_html and "Bí-danh-của-A" not in admin_browser.last_html
     assert admin_browser.post(f"/clients/admin/co-assignments/{request.id}").status_code == 302
+    # And a supervisor approves it (nothing changes before)
+    assert b_browser.get(f"/clients/{existing}").status_code == 404
+    assert approve_all(new_browser, make_user) == 1
     # Then B now reaches the record, and the request is no longer pending
     with database.transaction() as session:
         assert session.scalars(select(ClientAssignment.user_id)).all() == [b.user_id]

@@ -171,12 +171,22 @@ def reset_password(session: Session, actor: User, user: User) -> str:
     auth_services.set_password(session, user, password, by=actor)
     user.failed_logins = 0
     user.locked_until = None
+    _hold_records(session, actor, user)
     return password
 
 
 def reset_second_factor(session: Session, actor: User, user: User) -> None:
     """Remove the second factor; the person enrols a new one at their next sign-in."""
     auth_services.reset_second_factor(session, user, by=actor)
+    _hold_records(session, actor, user)
+
+
+def _hold_records(session: Session, actor: User, user: User) -> None:
+    """Whoever resets a collaborator's sign-in could sign in as them: their records wait for a
+    second person to confirm the recovery (see casework.approvals)."""
+    from casework.approvals.services import hold_records
+
+    hold_records(session, actor, user)
 
 
 def revoke_sessions(session: Session, actor: User, user: User) -> None:

@@ -187,6 +187,9 @@ def _account_action(user_id: str, act: str) -> Response | str | tuple[str, int]:
         flash(str(ACCOUNT_ERRORS[exc.code]), "error")
         return redirect(url_for("admin.user", user_id=user_id))
     db.commit()
+    if act in ("second_factor", "password") and user.records_held_since is not None:
+        flash(_("The collaborator's client records are on hold until a supervisor or another administrator "
+                "confirms this reset under Approvals."), "info")
     if password is not None:
         return render_template("admin/one_time_password.html", user=user, password=password, created=False)
     flash(message, "success")

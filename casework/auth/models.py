@@ -32,6 +32,10 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set when an admin reset this collaborator's password or second factor: the account signs in,
+    # but reaches no client record until a second person confirms the recovery (casework.approvals).
+    records_held_since: Mapped[datetime | None] = mapped_column(DateTime)
+
 
     totp_secret = Encrypted()
     totp_pending = Encrypted()

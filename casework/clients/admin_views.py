@@ -1,7 +1,10 @@
-"""Admin screens for moving caseloads. They show display codes and counts only: an admin
-never opens a client record (DESIGN.md §1)."""
+"""Admin screens for moving caseloads and co-assigning. They show display codes and counts only:
+an admin never opens a client record. A move or a co-assignment is a proposal here; it takes
+effect when a second person approves it (casework.approvals)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -9,6 +12,8 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from casework.approvals import labels
+from casework.approvals import services as approvals
 from casework.clients import forms, services
 from casework.clients.models import Client
 from casework.clients.views import bp
@@ -17,14 +22,7 @@ from casework.runtime import db_session
 
 
 def _refusal(code: str) -> str:
-    messages = {
-        "not_a_collaborator": _("Choose a collaborator from the list."),
-        "same_collaborator": _("The client is already with this collaborator."),
-        "inactive_collaborator": _("This collaborator's account is deactivated."),
-        "no_such_code": _("No client has this display code."),
-        "no_such_request": _("This request was already handled."),
-    }
-    return messages.get(code, messages["not_a_collaborator"])
+    return str(labels.REFUSALS.get(code, labels.REFUSALS["not_a_collaborator"]))
 
 
 def _forms() -> tuple[forms.ReassignCaseloadForm, forms.ReassignClientForm, list]:
@@ -39,11 +37,29 @@ def _forms() -> tuple[forms.ReassignCaseloadForm, forms.ReassignClientForm, list
 
 
 def _page(whole: forms.ReassignCaseloadForm, one: forms.ReassignClientForm, people: list) -> str:
+    db = db_session()
     return render_template(
         "clients/admin_reassign.html", whole=whole, one=one, people=people,
-        requests=services.pending_coassign_requests(db_session()), action_form=forms.ActionForm(),
-        co_assignments=services.co_assignments(db_session()),
+        requests=services.pending_coassign_requests(db, exclude=approvals.proposed_request_events(db)),
+        action_form=forms.ActionForm(), co_assignments=services.co_assignments(db),
+        proposed=approvals.proposed_by(db, current_user._get_current_object()), kinds=labels.KINDS,
     )
+
+
+def _proposed(make: Callable[[], object], whole: forms.ReassignCaseloadForm, one: forms.ReassignClientForm,
+              people: list) -> Response | str:
+    """Record a proposal; it takes effect only once a second person approves it."""
+    db = db_session()
+    try:
+        make()
+    except approvals.ApprovalError as exc:
+        db.rollback()
+        flash(_refusal(exc.code), "error")
+        return _page(whole, one, people)
+    db.commit()
+    flash(_("Sent for approval. Nothing moves until a supervisor or another administrator approves it; "
+            "the collaborator whose clients are concerned is told."), "success")
+    return redirect(url_for("clients.admin_reassign"))
 
 
 @bp.route("/admin/reassign", methods=["GET", "POST"])
@@ -51,17 +67,9 @@ def _page(whole: forms.ReassignCaseloadForm, one: forms.ReassignClientForm, peop
 def admin_reassign() -> Response | str:
     whole, one, people = _forms()
     if whole.validate_on_submit():
-        db = db_session()
-        try:
-            moved = services.reassign_caseload(db, current_user._get_current_object(),
-                                               whole.from_user.data, whole.to_user.data)
-        except services.ClientError as exc:
-            db.rollback()
-            flash(_refusal(exc.code), "error")
-            return _page(whole, one, people)
-        db.commit()
-        flash(_("%(n)d client(s) moved.", n=moved), "success")
-        return redirect(url_for("clients.admin_reassign"))
+        return _proposed(lambda: approvals.propose_caseload_move(
+            db_session(), current_user._get_current_object(), whole.from_user.data, whole.to_user.data,
+            whole.reason.data), whole, one, people)
     return _page(whole, one, people)
 
 
@@ -70,17 +78,10 @@ def admin_reassign() -> Response | str:
 def admin_reassign_client() -> Response | str:
     whole, one, people = _forms()
     if one.validate_on_submit():
-        db = db_session()
-        try:
-            code = services.normalise_display_code(one.display_code.data) or ""
-            services.reassign_one(db, current_user._get_current_object(), code, one.client_to.data)
-        except services.ClientError as exc:
-            db.rollback()
-            flash(_refusal(exc.code), "error")
-            return _page(whole, one, people)
-        db.commit()
-        flash(_("The client was moved."), "success")
-        return redirect(url_for("clients.admin_reassign"))
+        code = services.normalise_display_code(one.display_code.data) or ""
+        return _proposed(lambda: approvals.propose_client_move(
+            db_session(), current_user._get_current_object(), code, one.client_to.data, one.client_reason.data),
+            whole, one, people)
     return _page(whole, one, people)
 
 
@@ -90,11 +91,16 @@ def admin_coassign(event_id: int) -> Response:
     if forms.ActionForm().validate_on_submit():
         db = db_session()
         try:
-            services.grant_coassignment(db, current_user._get_current_object(), event_id)
-        except services.ClientError:
-            abort(404)  # unknown, already granted, or its client was erased
+            approvals.propose_coassignment(db, current_user._get_current_object(), event_id)
+        except approvals.ApprovalError as exc:
+            db.rollback()
+            if exc.code == "no_such_request":
+                abort(404)  # unknown, already handled, or its client was erased
+            flash(_refusal(exc.code), "error")
+            return redirect(url_for("clients.admin_reassign"))
         db.commit()
-        flash(_("The collaborator was co-assigned."), "success")
+        flash(_("Sent for approval. The collaborator is co-assigned once a supervisor or another administrator "
+                "approves it."), "success")
     return redirect(url_for("clients.admin_reassign"))
 
 

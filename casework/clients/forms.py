@@ -280,15 +280,24 @@ def need_notes_form(domains: list[str], data: dict[str, Any] | None = None) -> F
     return NeedNotesForm(data=data)
 
 
+def _reasons() -> list[SelectChoice]:
+    from casework.approvals import labels
+
+    return [SelectChoice("", _l("— choose —")),
+            *[SelectChoice(code, labels.REASONS[code]) for code in labels.PROPOSABLE_REASONS]]
+
+
 class ReassignCaseloadForm(FlaskForm):
     from_user = Choice(_l("Move every client of"), choices=[])
     to_user = Choice(_l("To"), choices=[])
+    reason = Choice(_l("Why"), choices=_reasons, validators=[Required()])
 
 
 class ReassignClientForm(FlaskForm):
     display_code = StringField(_l("Client display code"), filters=[tidy], validators=[Required(), Text(20)],
                                render_kw={"autocomplete": "off", "autocapitalize": "characters"})
     client_to = Choice(_l("To"), choices=[])
+    client_reason = Choice(_l("Why"), choices=_reasons, validators=[Required()])
 
 
 def is_post() -> bool:

@@ -587,27 +587,17 @@ def collaborators(session: Session) -> list[tuple[User, int]]:
     return [(u, counts.get(u.id, 0)) for u in users]
 
 
-def _collaborator(session: Session, user_id: str) -> User:
-    user = session.get(User, user_id)
-    if user is None or user.role != "collaborator":
-        raise ClientError("not_a_collaborator")
-    return user
-
-
-def reassign_caseload(session: Session, actor: User, from_id: str, to_id: str) -> int:
-    """Move every client owned by one collaborator to another; returns how many moved."""
-    source, target = _collaborator(session, from_id), _collaborator(session, to_id)
-    if source.id == target.id:
-        raise ClientError("same_collaborator")
-    if not target.active:
-        raise ClientError("inactive_collaborator")
-    moved = list(session.scalars(select(Client).where(Client.owner_id == source.id)))
+def move_caseload(session: Session, approver: User, from_id: str, target: User, *, change: str) -> int:
+    """Move every client ``from_id`` owns now to ``target`` (an approved access change); returns how many."""
+    moved = list(session.scalars(select(Client).where(Client.owner_id == from_id)))
     for client in moved:
         _move(session, client, target)
-    record(session, "client.caseload_reassigned", actor_id=actor.id, actor_role=actor.role,
-           object_type="user", object_id=source.id, details={"to_user": target.id, "count": len(moved)})
+    record(session, "client.caseload_reassigned", actor_id=approver.id, actor_role=approver.role,
+           object_type="user", object_id=from_id, details={"to_user": target.id, "count": len(moved),
+                                                           "change": change})
     for client in moved:
-        _audit(session, "client.reassigned", actor, client.id, to_user=target.id, from_user=source.id)
+        _audit(session, "client.reassigned", approver, client.id, to_user=target.id, from_user=from_id,
+               change=change)
     return len(moved)
 
 
@@ -617,19 +607,11 @@ def _move(session: Session, client: Client, target: User) -> None:
                                                    ClientAssignment.user_id == target.id))
 
 
-def reassign_one(session: Session, actor: User, display_code: str, to_id: str) -> Client:
-    target = _collaborator(session, to_id)
-    if not target.active:
-        raise ClientError("inactive_collaborator")
-    client = session.scalars(select(Client).where(Client.display_code == display_code.strip().upper())).first()
-    if client is None:
-        raise ClientError("no_such_code")
-    if client.owner_id == target.id:
-        raise ClientError("same_collaborator")
+def move_client(session: Session, approver: User, client: Client, target: User, *, change: str) -> None:
+    """Give one client to ``target`` (an approved access change)."""
     source = client.owner_id
     _move(session, client, target)
-    _audit(session, "client.reassigned", actor, client.id, to_user=target.id, from_user=source)
-    return client
+    _audit(session, "client.reassigned", approver, client.id, to_user=target.id, from_user=source, change=change)
 
 
 @dataclass
@@ -641,8 +623,10 @@ class CoassignRequest:
     requester: User
 
 
-def pending_coassign_requests(session: Session, limit: int = 50) -> list[CoassignRequest]:
-    """Requests from the audit log that are not granted yet (and whose client still exists)."""
+def pending_coassign_requests(session: Session, limit: int = 50,
+                              exclude: set[int] | frozenset[int] = frozenset()) -> list[CoassignRequest]:
+    """Requests from the audit log that are not granted yet (and whose client still exists);
+    ``exclude``: request events already sent for approval."""
     rows = session.execute(
         select(AuditEvent.id, AuditEvent.occurred_at, AuditEvent.object_id, AuditEvent.actor_id,
                AuditEvent.action, AuditEvent.details)
@@ -659,6 +643,8 @@ def pending_coassign_requests(session: Session, limit: int = 50) -> list[Coassig
         if (client_id, actor_id) in seen:
             continue
         seen.add((client_id, actor_id))
+        if event_id in exclude:
+            continue
         client, user = session.get(Client, client_id), session.get(User, actor_id)
         if client is None or user is None or not user.active or client.owner_id == user.id:
             continue
@@ -673,13 +659,10 @@ def pending_coassign_requests(session: Session, limit: int = 50) -> list[Coassig
 _COASSIGN_HANDLED = ("client.coassigned", "client.coassignment_removed")
 
 
-def grant_coassignment(session: Session, actor: User, event_id: int) -> CoassignRequest:
-    request = next((r for r in pending_coassign_requests(session, limit=500) if r.event_id == event_id), None)
-    if request is None:
-        raise ClientError("no_such_request")
-    session.add(ClientAssignment(client_id=request.client_id, user_id=request.requester.id))
-    _audit(session, "client.coassigned", actor, request.client_id, user=request.requester.id)
-    return request
+def co_assign(session: Session, approver: User, client: Client, target: User, *, change: str) -> None:
+    """Let ``target`` also reach ``client`` (an approved access change)."""
+    session.add(ClientAssignment(client_id=client.id, user_id=target.id))
+    _audit(session, "client.coassigned", approver, client.id, user=target.id, change=change)
 
 
 @dataclass

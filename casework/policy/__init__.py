@@ -28,6 +28,11 @@ SETUP_ENDPOINTS = frozenset(
     {"auth.change_password", "auth.enrol_second_factor", "auth.logout", "auth.set_language"}
 )
 
+# Reachable by a collaborator whose records are on hold after an admin reset their sign-in.
+HELD_ENDPOINTS = SETUP_ENDPOINTS | frozenset(
+    {"core.home", "auth.account", "auth.new_recovery_codes", "auth.logout_everywhere", "approvals.held"}
+)
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -77,5 +82,10 @@ def enforce_access() -> Response | None:
             return redirect(url_for(step))
         abort(403)
     if current_user.role not in allowed_roles(endpoint):
+        abort(403)
+    if getattr(current_user, "records_held_since", None) is not None and endpoint not in HELD_ENDPOINTS:
+        # An admin reset this collaborator's sign-in: no client record until a second person confirms.
+        if request.method == "GET":
+            return redirect(url_for("approvals.held"))
         abort(403)
     return None

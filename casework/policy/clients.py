@@ -24,6 +24,8 @@ def can_access_client(user: Any, client: Client) -> bool:
         return False
     if getattr(user, "role", None) != "collaborator" or not getattr(user, "active", False):
         return False
+    if getattr(user, "records_held_since", None) is not None:
+        return False  # held after an admin reset the account's sign-in (casework.approvals)
     if client.owner_id == user.id:
         return True
     return any(assignment.user_id == user.id for assignment in client.co_assignees)
