@@ -38,7 +38,7 @@ from casework.clients.models import Client
 from casework.clients.storage import UIC_INDEX, find_ids_by_uic
 from casework.crypto import BlindIndexer, FieldCipher, Keyring, canonical_uic
 from casework.crypto.blind_index import bits_bounds
-from casework.db import Database, new_id
+from casework.db import Database, new_id, seal_values
 
 TARGET_VS_PLAIN = 2.0
 TARGET_VS_DECRYPT_ALL = 100.0
@@ -69,9 +69,9 @@ def build(database: Database, rows: int, rng: random.Random) -> dict[str, str]:
     plain_metadata.create_all(database.engine)
     with database.transaction() as session:
         owner = new_id()
-        session.execute(insert(User.__table__).values(
-            id=owner, username="bench", display_name="Bench", role="collaborator",
-            password_hash="!bench: no password can match"))  # noqa: S106 (an unusable hash, not a secret)
+        session.execute(insert(User.__table__).values(seal_values(database.sealer, User, {
+            "id": owner, "username": "bench", "display_name": "Bench", "role": "collaborator",
+            "password_hash": "!bench: no password can match"})))
     uics: dict[str, str] = {}
     codes: set[str] = set()
     for start in range(0, rows, INSERT_BATCH):
@@ -93,7 +93,7 @@ def build(database: Database, rows: int, rng: random.Random) -> dict[str, str]:
             plains.append({"id": cid, "uic": uic})
             uics[cid] = uic
         with database.transaction() as session:
-            session.execute(insert(Client.__table__), clients)
+            session.execute(insert(Client.__table__), [seal_values(database.sealer, Client, c) for c in clients])
             session.execute(insert(plain_uics), plains)
     return uics
 

@@ -25,7 +25,7 @@ from casework import migrate
 from casework.auth.models import User
 from casework.clients.models import Client
 from casework.crypto import BlindIndexer, FieldCipher, Keyring
-from casework.db import Database, new_id
+from casework.db import Database, new_id, seal_values
 from casework.keyops import REWRAP_BATCH, key_usage, rewrap
 
 TARGET_FIELDS_PER_SECOND = 20_000
@@ -38,9 +38,9 @@ def build(database: Database, clients: int, rng: random.Random) -> dict[str, str
     cipher = database.cipher
     with database.transaction() as session:
         owner = new_id()
-        session.execute(insert(User.__table__).values(
-            id=owner, username="bench", display_name="Bench", role="collaborator",
-            password_hash="!bench: no password can match"))  # noqa: S106 (an unusable hash, not a secret)
+        session.execute(insert(User.__table__).values(seal_values(database.sealer, User, {
+            "id": owner, "username": "bench", "display_name": "Bench", "role": "collaborator",
+            "password_hash": "!bench: no password can match"})))
     aliases: dict[str, str] = {}
     for start in range(0, clients, INSERT_BATCH):
         rows = []
@@ -53,7 +53,7 @@ def build(database: Database, clients: int, rng: random.Random) -> dict[str, str
                 for column, value in values.items()})
             aliases[cid] = values["alias_enc"]
         with database.transaction() as session:
-            session.execute(insert(Client.__table__), rows)
+            session.execute(insert(Client.__table__), [seal_values(database.sealer, Client, r) for r in rows])
     return aliases
 
 

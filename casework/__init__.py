@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True, *
         settings.database_url,
         FieldCipher(keyring),
         BlindIndexer(keyring, settings.blind_index_bits),
+        audit_checkpoint=settings.audit_checkpoint,
     )
     check_database(database.engine)
     if check_schema:

@@ -26,7 +26,8 @@ def _database(settings: Settings, *, create_keys: bool = False, check_schema: bo
         Keyring.create(settings.keys_dir)
         click.echo(f"created a new keyring in {settings.keys_dir} (back it up separately from the database)")
     keyring = Keyring.load(settings.keys_dir, allow_example=settings.allows_example_keys)
-    database = Database(settings.database_url, FieldCipher(keyring), BlindIndexer(keyring, settings.blind_index_bits))
+    database = Database(settings.database_url, FieldCipher(keyring), BlindIndexer(keyring, settings.blind_index_bits),
+                        audit_checkpoint=settings.audit_checkpoint)
     check_database(database.engine)
     if check_schema:  # a missing table would otherwise end in a traceback
         check_current(database.engine)
@@ -61,8 +62,15 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
     _ensure_instance(settings)
     engine = make_engine(settings.database_url)
     check_database(engine)
+    before = migrate.current_revision(engine)
     migrate.upgrade(engine, revision)
     click.echo(f"database at revision {migrate.head_revision() if revision == 'head' else revision}")
+    if migrate.crossed(before, migrate.SEALS_REVISION, migrate.current_revision(engine)):
+        # Rows written before seals existed are sealed now, once; afterwards an unsealed row is refused.
+        from casework.keyops import seal_unsealed
+
+        _keyring, database = _database(settings)
+        click.echo(f"sealed {seal_unsealed(database)} rows written before seals existed")
 
 
 @db.command("downgrade")
@@ -252,13 +260,20 @@ def audit() -> None:
 @click.pass_context
 def audit_verify(ctx: click.Context, expect_head: str | None) -> None:
     """Check the whole chain; print OK or the id of the first broken row (exit 1)."""
-    from casework.audit import verify
+    from casework.audit import checkpoint, verify
 
-    _keyring, database = _database(_settings(ctx), check_schema=True)
-    with database.transaction() as session:
-        broken = verify(session, expect_head=expect_head)
+    settings = _settings(ctx)
+    _keyring, database = _database(settings, check_schema=True)
+    try:
+        recorded = checkpoint.read(settings.audit_checkpoint)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    with database.snapshot() as session:
+        broken = verify(session, expect_head=expect_head, recorded=recorded)
     if broken is None:
-        click.echo("OK")
+        where = (f"reaches the head recorded in {settings.audit_checkpoint} (row {recorded.head_id})"
+                 if recorded else f"no head recorded yet in {settings.audit_checkpoint}")
+        click.echo(f"OK: every row follows the previous one and its seal holds; {where}")
         return
     click.echo(f"BROKEN at row {broken.row_id}: {broken.reason}")
     sys.exit(1)

@@ -31,6 +31,8 @@ class Settings:
     instance_path: Path = field(default_factory=_default_instance)
     database_url: str = ""
     keys_dir: Path | None = None
+    # Where the newest audit row's id and hash are recorded after each commit (outside the database).
+    audit_checkpoint: Path | None = None
     # Blind index width in bits (DESIGN.md §3): for R rows keep 2 <= R/2^L < sqrt(R).
     blind_index_bits: int = 10
     programme_public_name: str = "Chương trình hỗ trợ cộng đồng"
@@ -70,6 +72,9 @@ class Settings:
         if self.keys_dir is None:
             self.keys_dir = self.instance_path / "keys"
         self.keys_dir = Path(self.keys_dir)
+        if self.audit_checkpoint is None:
+            self.audit_checkpoint = self.instance_path / "audit-head.json"
+        self.audit_checkpoint = Path(self.audit_checkpoint)
         if not self.database_url:
             self.database_url = f"sqlite:///{self.instance_path / 'casework.sqlite3'}"
         if self.mode == "production" and not self.require_2fa:

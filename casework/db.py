@@ -15,14 +15,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import MetaData, create_engine, event, text
+from sqlalchemy import MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import DeclarativeBase, Session, object_session, sessionmaker
 
 from casework import clock
-from casework.crypto import BlindIndexer, FieldCipher
-from casework.errors import DatabaseUnavailable
+from casework.crypto import BlindIndexer, FieldCipher, Sealer
+from casework.errors import DatabaseUnavailable, RowIntegrityError
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -133,6 +133,92 @@ event.listen(Base, "refresh", _forget_plaintext, propagate=True)
 event.listen(Base, "expire", _forget_plaintext, propagate=True)
 
 
+# --- row seals ---------------------------------------------------------------------
+#
+# A model lists in ``__sealed__`` the columns that decide access; those, its key columns and every
+# ``*_enc`` column it has are covered by the row's ``seal`` (casework.crypto.seal). Seals are
+# written on every insert and update through the ORM and checked whenever a row is loaded, so a
+# value changed in the database without the keys is refused before any decision reads it.
+
+_SEALED: dict[type, tuple[str, ...]] = {}
+
+
+def sealed_columns(model: type) -> tuple[str, ...]:
+    """The columns ``model``'s seal covers, in a fixed order (empty for an unsealed model)."""
+    if model not in _SEALED:
+        declared = getattr(model, "__sealed__", None)
+        if declared is None:
+            _SEALED[model] = ()
+        else:
+            table = model.__table__  # type: ignore[attr-defined]
+            keys = [c.name for c in table.primary_key.columns]
+            encrypted = [c.name for c in table.columns if c.name.endswith("_enc")]
+            _SEALED[model] = tuple(dict.fromkeys([*keys, *declared, *encrypted]))
+    return _SEALED[model]
+
+
+def _column_default(model: type, name: str) -> Any:
+    default = model.__table__.c[name].default  # type: ignore[attr-defined]
+    if default is None:
+        return None
+    return default.arg(None) if default.is_callable else default.arg
+
+
+def seal_values(sealer: Sealer, model: type, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (a Core insert row) with its defaults filled in and its ``seal`` added."""
+    columns = sealed_columns(model)
+    for name in columns:
+        if values.get(name) is None:
+            values[name] = _column_default(model, name)
+    values["seal"] = sealer.row(model.__tablename__, {c: values[c] for c in columns})  # type: ignore[attr-defined]
+    return values
+
+
+def _sealer_of(obj: Any) -> Sealer:
+    session = object_session(obj)
+    if session is None or "sealer" not in session.info:
+        raise RuntimeError("sealed rows need an object attached to a casework session")
+    return session.info["sealer"]
+
+
+def _row_id(obj: Any, model: type) -> str:
+    """The row's id as the audit names it (a co-assignment by its client)."""
+    first = next(iter(model.__table__.primary_key.columns))  # type: ignore[attr-defined]
+    return str(getattr(obj, first.name))
+
+
+def _write_seal(_mapper: Any, _conn: Any, obj: Any) -> None:
+    model = type(obj)
+    columns = sealed_columns(model)
+    if not columns:
+        return
+    for name in columns:
+        if getattr(obj, name) is None:
+            value = _column_default(model, name)
+            if value is not None:
+                setattr(obj, name, value)
+    obj.seal = _sealer_of(obj).row(model.__tablename__, {c: getattr(obj, c) for c in columns})
+
+
+def _check_seal(obj: Any, *_args: Any) -> None:
+    model = type(obj)
+    columns = sealed_columns(model)
+    if not columns:
+        return
+    state = inspect(obj)
+    if state.unloaded & {*columns, "seal"}:
+        return  # a partial load: checked when the rest arrives
+    values = {c: state.dict[c] for c in columns}
+    if not _sealer_of(obj).row_holds(model.__tablename__, values, state.dict.get("seal")):
+        raise RowIntegrityError(model.__tablename__, _row_id(obj, model))
+
+
+event.listen(Base, "before_insert", _write_seal, propagate=True)
+event.listen(Base, "before_update", _write_seal, propagate=True)
+event.listen(Base, "load", _check_seal, propagate=True)
+event.listen(Base, "refresh", _check_seal, propagate=True)
+
+
 # --- engine ----------------------------------------------------------------------
 
 
@@ -215,13 +301,16 @@ def check_database(engine: Engine) -> None:
 class Database:
     """The engine plus a session factory whose sessions can encrypt and index."""
 
-    def __init__(self, url: str, cipher: FieldCipher, indexer: BlindIndexer, **engine_kwargs: Any):
+    def __init__(self, url: str, cipher: FieldCipher, indexer: BlindIndexer, *,
+                 audit_checkpoint: Path | None = None, **engine_kwargs: Any):
         self.engine = make_engine(url, **engine_kwargs)
         self.cipher = cipher
         self.indexer = indexer
-        self._factory = sessionmaker(
-            self.engine, expire_on_commit=False, info={"cipher": cipher, "indexer": indexer}
-        )
+        self.sealer = Sealer(indexer.root)
+        info = {"cipher": cipher, "indexer": indexer, "sealer": self.sealer}
+        if audit_checkpoint is not None:
+            info["audit_checkpoint"] = audit_checkpoint
+        self._factory = sessionmaker(self.engine, expire_on_commit=False, info=info)
 
     def session(self) -> Session:
         return self._factory()

@@ -1283,12 +1283,16 @@ def _write_chunk(database: Database, chunk: _Chunk) -> None:
     """One transaction per chunk of clients; each table in executemany batches."""
     from sqlalchemy import insert
 
-    from casework.db import Base
+    from casework.db import Base, seal_values
+    from casework.keyops import sealed_models
 
+    sealed = {model.__tablename__: model for model in sealed_models()}
     with database.transaction() as session:
         _bulk_sqlite(session)
         for name in TABLES:
             rows, table = chunk.rows[name], Base.metadata.tables[name]
+            if name in sealed:  # as the ORM would seal them (casework.db)
+                rows = [seal_values(database.sealer, sealed[name], row) for row in rows]
             for start in range(0, len(rows), INSERT_BATCH):
                 session.execute(insert(table), rows[start:start + INSERT_BATCH])
 
@@ -1357,14 +1361,16 @@ def _append_to_chain(database: Database, events: Iterator[tuple[Any, ...]], say:
             if session.get_bind().dialect.name == "postgresql":
                 session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
             last_id, last_hash = head(session)
-            session.execute(insert(AuditEvent.__table__), _chained(block, last_id, last_hash))
+            rows = _chained(block, last_id, last_hash, database.sealer)
+            session.execute(insert(AuditEvent.__table__), rows)
+            session.info["audit_head"] = (rows[-1]["id"], rows[-1]["hash"])  # recorded after commit
         written += len(block)
         if written % 1_000_000 < AUDIT_BATCH:
             say(f"  audit chain: {written:,} rows appended")
     return written
 
 
-def _chained(block: list[tuple[Any, ...]], last_id: int, last_hash: str) -> list[dict[str, Any]]:
+def _chained(block: list[tuple[Any, ...]], last_id: int, last_hash: str, sealer: Any) -> list[dict[str, Any]]:
     from casework.audit.chain import row_hash
 
     rows = []
@@ -1374,6 +1380,7 @@ def _chained(block: list[tuple[Any, ...]], last_id: int, last_hash: str) -> list
                "action": action, "object_type": object_type, "object_id": object_id, "details": details,
                "prev_hash": last_hash}
         row["hash"] = last_hash = row_hash(row)
+        row["seal"] = sealer.audit(last_hash)
         rows.append(row)
     return rows
 

@@ -31,5 +31,13 @@ class FieldIntegrityError(CaseworkError):
         self.row_id = row_id
 
 
+class RowIntegrityError(FieldIntegrityError):
+    """A row's seal does not match its access-deciding columns: changed without the keys."""
+
+    def __init__(self, table: str, row_id: str) -> None:
+        super().__init__(table, "seal", row_id)
+        self.args = (f"row failed its integrity seal: {table} row {row_id}",)
+
+
 class KeyInUse(CaseworkError):
     """A data key cannot be retired while values still use it."""

@@ -13,9 +13,44 @@ from sqlalchemy.orm import Session
 import casework.models  # noqa: F401  (registers every encrypted column)
 from casework.crypto.blind_index import bits_bounds
 from casework.crypto.fields import FORMAT_VERSION, FieldCipher
-from casework.db import Database, Encrypted
+from casework.db import Base, Database, Encrypted, sealed_columns
+from casework.errors import RowIntegrityError
 
 REWRAP_BATCH = 2_000
+
+
+def sealed_models() -> list[type]:
+    """Every model whose rows carry a seal (casework.db)."""
+    return [m.class_ for m in Base.registry.mappers if sealed_columns(m.class_)]
+
+
+def _model_of(table: Table) -> type | None:
+    return next((m for m in sealed_models() if m.__table__ is table), None)  # type: ignore[attr-defined]
+
+
+def seal_unsealed(database: Database, batch_size: int = REWRAP_BATCH) -> int:
+    """Seal the rows that predate seals (run once, by ``db upgrade``, when it adds them)."""
+    total = 0
+    for model in sealed_models():
+        table: Table = model.__table__  # type: ignore[attr-defined]
+        columns = sealed_columns(model)
+        keys = [c.name for c in table.primary_key.columns]
+        while True:
+            with database.transaction() as session:
+                rows = session.execute(
+                    select(*[table.c[c] for c in columns]).where(table.c.seal.is_(None)).limit(batch_size)
+                ).mappings().all()
+                if not rows:
+                    break
+                condition = [table.c[k] == bindparam(f"k_{k}") for k in keys]
+                session.execute(
+                    update(table).where(*condition, table.c.seal.is_(None))
+                    .values(seal=bindparam("new_seal"), **unchanged_onupdate_columns(table)),
+                    [{**{f"k_{k}": row[k] for k in keys},
+                      "new_seal": database.sealer.row(table.name, dict(row))} for row in rows],
+                )
+                total += len(rows)
+    return total
 
 
 def encrypted_columns() -> Iterator[tuple[Table, str]]:
@@ -33,8 +68,12 @@ def key_usage(session: Session) -> Counter[str]:
     usage: Counter[str] = Counter()
     for table, column in encrypted_columns():
         col = table.c[column]
-        # "cw1.<key id>.<body>": the key id sits between the first two dots.
-        key_id = func.substr(col, len(FORMAT_VERSION) + 2, 8)
+        # "cw1.<key id>.<body>": the key id is whatever sits between the first two dots.
+        rest = func.substr(col, len(FORMAT_VERSION) + 2)
+        if session.get_bind().dialect.name == "postgresql":
+            key_id = func.split_part(rest, ".", 1)
+        else:
+            key_id = func.substr(rest, 1, func.instr(rest, ".") - 1)
         for kid, count in session.execute(
             select(key_id, func.count()).where(col.is_not(None)).group_by(key_id)
         ):
@@ -84,30 +123,43 @@ def rewrap(
     total = 0
     for table, column in encrypted_columns():
         col, id_col = table.c[column], table.c.id
+        model = _model_of(table)
+        covered = sealed_columns(model) if model is not None else ("id", column)
         stale = col.is_not(None) & ~col.startswith(prefix, autoescape=True)
         done, last_id = 0, ""
         with database.transaction() as session:
             initial = session.scalar(select(func.count()).where(stale)) or 0
         while True:
             with database.transaction() as session:
+                picked = [table.c[c] for c in covered] + ([table.c.seal] if model is not None else [])
                 rows = session.execute(
-                    select(id_col, col).where(stale, id_col > last_id).order_by(id_col).limit(batch_size)
-                ).all()
+                    select(*picked).where(stale, id_col > last_id).order_by(id_col).limit(batch_size)
+                ).mappings().all()
                 if not rows:
                     break
                 params = []
-                for row_id, token in rows:
-                    fresh = cipher.reencrypt(token, table=table.name, column=column, row_id=str(row_id))
-                    if fresh is not None:
-                        params.append({"rid": row_id, "old": token, "new": fresh})
+                for row in rows:
+                    values = {c: row[c] for c in covered}
+                    if model is not None and not database.sealer.row_holds(table.name, values, row["seal"]):
+                        # Re-sealing a forged row would launder it: refuse, as loading it would.
+                        raise RowIntegrityError(table.name, str(row["id"]))
+                    token = row[column]
+                    fresh = cipher.reencrypt(token, table=table.name, column=column, row_id=str(row["id"]))
+                    if fresh is None:
+                        continue
+                    param = {"rid": row["id"], "old": token, "new": fresh}
+                    if model is not None:
+                        param["old_seal"] = row["seal"]
+                        param["new_seal"] = database.sealer.row(table.name, {**values, column: fresh})
+                    params.append(param)
                 if params:
-                    session.execute(
-                        update(table)
-                        .where(id_col == bindparam("rid"), col == bindparam("old"))
-                        .values({column: bindparam("new"), **unchanged_onupdate_columns(table)}),
-                        params,
-                    )
-                last_id = rows[-1][0]
+                    statement = update(table).where(id_col == bindparam("rid"), col == bindparam("old"))
+                    changes = {column: bindparam("new"), **unchanged_onupdate_columns(table)}
+                    if model is not None:
+                        statement = statement.where(table.c.seal == bindparam("old_seal"))
+                        changes["seal"] = bindparam("new_seal")
+                    session.execute(statement.values(changes), params)
+                last_id = rows[-1]["id"]
                 done += len(params)
             if report:
                 report(RewrapProgress(table.name, column, done, max(initial - done, 0)))

@@ -33,6 +33,19 @@ def downgrade(engine: Engine, revision: str) -> None:
         command.downgrade(cfg, revision)
 
 
+SEALS_REVISION = "0005"  # adds the row seals (casework.db): rows older than it are sealed once
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def crossed(before: str | None, revision: str, after: str | None) -> bool:
+    """Whether an upgrade from ``before`` to ``after`` applied ``revision`` (ids sort in order)."""
+    return before is not None and after is not None and before < revision <= after
+
+
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 

@@ -43,7 +43,7 @@ def test_init_creates_a_private_keyring_and_the_schema_and_keeps_them_on_rerun(b
     assert {p.name for p in keys_dir.iterdir()} >= {"primary", "index-root.key", "session.key"}
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in keys_dir.iterdir())
     primary = (keys_dir / "primary").read_text()
-    assert run_casework(blank, "audit", "verify").stdout.strip() == "OK"
+    assert run_casework(blank, "audit", "verify").stdout.startswith("OK")
 
     # When it is run again, Then the existing keyring is kept, not replaced
     again = run_casework(blank, "init")

@@ -339,7 +339,7 @@ def test_the_audit_chain_holds_and_grows_in_time_order(generated, settings, data
     assert set(actions) <= expected and actions["client.uic_matched"] > 0
     # And `casework audit verify` agrees
     result = _run(settings, "audit", "verify")
-    assert result.exit_code == 0 and result.output.strip() == "OK"
+    assert result.exit_code == 0 and result.output.startswith("OK")
 
 
 def test_audit_details_and_client_versions_are_those_of_the_services(generated, database):

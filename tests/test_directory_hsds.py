@@ -431,3 +431,23 @@ def test_hostile_files_get_a_message_and_the_form_not_an_error_page(admin, raw, 
     # Then it is refused with a readable message and the form, and nothing is imported
     assert response.status_code == 400 and message in admin.last_html and 'type="file"' in admin.last_html
     assert export_of(admin)["organizations"] == []
+
+
+def test_an_import_cannot_move_a_service_or_place_to_another_organisation(admin, database):
+    # Given an organisation with a service and a place, imported earlier
+    first = foreign_organisation()
+    service_id = first["services"][0]["id"]
+    place_id = first["services"][0]["service_at_locations"][0]["location"]["id"]
+    assert import_file(admin, first, need_domain="legal_aid").status_code == 302
+    # When a file gives another organisation that service and that place, by their ids
+    second = foreign_organisation()
+    second["services"][0]["id"] = service_id
+    second["services"][0]["service_at_locations"][0]["location"]["id"] = place_id
+    response = import_file(admin, second, need_domain="legal_aid")
+    # Then it is refused with a message naming the problem, the form comes back, and nothing moved
+    assert response.status_code == 400 and 'type="file"' in admin.last_html
+    assert admin.last_html.count("thuộc một tổ chức khác") == 2
+    with database.transaction() as session:
+        assert session.get(Service, service_id).organisation_id == first["id"]
+        assert session.get(Location, place_id).organisation_id == first["id"]
+        assert session.get(Organisation, second["id"]) is None

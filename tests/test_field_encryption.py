@@ -129,9 +129,13 @@ def test_ciphertext_copied_to_another_row_does_not_decrypt(database, make_user):
         token = session.scalar(select(Client.alias_enc).where(Client.id == victim))
     _raw_update(database, "UPDATE clients SET alias_enc = :t WHERE id = :i", t=token, i=other)
 
-    # When the other client's alias is read, Then it is an integrity error naming only the place
+    # When the other client's alias is read, Then it is an integrity error naming only the place: the
+    # row's seal refuses it first, and the ciphertext itself, bound to its row, would not decrypt either
     with pytest.raises(FieldIntegrityError) as caught:
         _read_alias(database, other)
+    assert (caught.value.table, caught.value.column, caught.value.row_id) == ("clients", "seal", other)
+    with pytest.raises(FieldIntegrityError) as caught:
+        database.cipher.decrypt(token, table="clients", column="alias_enc", row_id=other)
     assert (caught.value.table, caught.value.column, caught.value.row_id) == ("clients", "alias_enc", other)
     assert "Sentinel" not in str(caught.value) and token not in str(caught.value)
     # And the victim's own value still reads

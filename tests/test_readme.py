@@ -24,7 +24,7 @@ OTHER_VARIABLES = {
     "CASEWORK_HSDS_SPEC_DIR": PROJECT_ROOT / "tests" / "test_directory_hsds_official.py",
 }
 # Defaults computed at run time: the README describes them in words.
-COMPUTED_DEFAULTS = {"instance_path", "database_url", "keys_dir"}
+COMPUTED_DEFAULTS = {"instance_path", "database_url", "keys_dir", "audit_checkpoint"}
 
 COMMAND_RE = re.compile(r"(?:^|[\s/`(])casework((?:[ \t]+[a-z][a-z0-9-]*)+)")
 VARIABLE_RE = re.compile(r"\bCASEWORK_[A-Z0-9_]*[A-Z0-9]")

@@ -30,7 +30,7 @@ def _referral(database, referral_id):
 
 
 def _send_referral(browser, world, **extra):
-    url = f"/clients/{world['client_id']}/referrals/new?need=hiv_sti_testing"
+    url = f"/clients/{world['client_id']}/referrals/new"
     browser.get(url)
     data = {"service_id": world["place"].service_id, "urgency": "urgent",
             "note_to_receiver": "Cần tư vấn trước xét nghiệm", "consent": "y", "action": "send", **extra}
@@ -139,7 +139,7 @@ def test_preview_shows_exactly_the_provider_dataset(world, new_browser):
     # Given a collaborator filling in a referral with phone sharing on
     browser = new_browser()
     browser.login(world["collaborator"])
-    url = f"/clients/{world['client_id']}/referrals/new?need=hiv_sti_testing"
+    url = f"/clients/{world['client_id']}/referrals/new"
     browser.get(url)
     # When they ask to see what will be shared
     browser.post(url, {"service_id": world["place"].service_id, "urgency": "routine", "share_phone": "y",

@@ -1,6 +1,7 @@
 """Tamper-evident audit log (DESIGN.md §7)."""
 
 from casework.audit.chain import ChainBreak, head, record, verify
+from casework.audit.checkpoint import Checkpoint
 from casework.audit.models import AuditEvent
 
-__all__ = ["AuditEvent", "ChainBreak", "head", "record", "verify"]
+__all__ = ["AuditEvent", "ChainBreak", "Checkpoint", "head", "record", "verify"]

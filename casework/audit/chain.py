@@ -4,6 +4,13 @@ hash(row) = SHA-256 over the canonical JSON of the row's fields, including its
 id and the previous row's hash. Writers serialise on a lock (PostgreSQL
 advisory transaction lock; SQLite's BEGIN IMMEDIATE write lock), so
 concurrent requests extend one chain instead of forking it.
+
+seal(row) = HMAC-SHA256 of the hash under a key only the application holds
+(casework.crypto.seal): anyone can check the chain, but only casework can write
+a row whose seal holds. After every commit that added rows the process records
+the newest id and hash in a small file outside the database (the checkpoint,
+casework.audit.checkpoint); ``verify`` refuses a chain that is shorter than, or
+differs from, what was recorded there.
 """
 
 from __future__ import annotations
@@ -18,7 +25,9 @@ from typing import Any
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from casework.audit.checkpoint import Checkpoint
 from casework.audit.models import AuditEvent
+from casework.crypto.seal import Sealer
 from casework.db import utcnow
 
 GENESIS = "0" * 64
@@ -83,8 +92,17 @@ def record(
         "prev_hash": last.hash if last else GENESIS,
     }
     fields["hash"] = row_hash(fields)
+    fields["seal"] = _sealer(session).audit(fields["hash"])
     session.execute(insert(AuditEvent).values(**fields))
+    session.info["audit_head"] = (fields["id"], fields["hash"])
     return fields["id"]
+
+
+def _sealer(session: Session) -> Sealer:
+    sealer = session.info.get("sealer")
+    if sealer is None:
+        raise RuntimeError("audit rows are written through a casework session (it carries the sealer)")
+    return sealer
 
 
 @dataclass(frozen=True)
@@ -95,8 +113,19 @@ class ChainBreak:
     reason: str
 
 
-def verify(session: Session, expect_head: str | None = None) -> ChainBreak | None:
-    """Walk the chain in id order; None if every row holds."""
+def verify(
+    session: Session, expect_head: str | None = None, recorded: Checkpoint | None = None
+) -> ChainBreak | None:
+    """Walk the chain in id order; None if every row holds.
+
+    Rows written before seals existed (an upgraded database) may have none, but only at the start:
+    once a sealed row is seen, every later row must carry a seal that holds. ``recorded`` is the
+    checkpoint kept outside the database: the chain must reach its head, with the same hash there,
+    and every row from its first sealed id on must be sealed.
+    """
+    sealer = _sealer(session)
+    sealed_from = recorded.sealed_from if recorded else None
+    seen_sealed = False
     prev_hash, expected_id, last_id = GENESIS, 1, 0
     while True:
         rows = session.execute(
@@ -115,8 +144,17 @@ def verify(session: Session, expect_head: str | None = None) -> ChainBreak | Non
                 return ChainBreak(row.id, "does not follow the previous row")
             if row_hash(fields) != row.hash:
                 return ChainBreak(row.id, "content does not match its hash")
+            if row.seal is not None or seen_sealed or (sealed_from is not None and row.id >= sealed_from):
+                if not sealer.audit_holds(row.hash, row.seal):
+                    return ChainBreak(row.id, "its seal does not hold (written without casework's keys)")
+                seen_sealed = True
+            if recorded is not None and row.id == recorded.head_id and row.hash != recorded.head_hash:
+                return ChainBreak(row.id, "differs from the head recorded outside the database")
             prev_hash, expected_id, last_id = row.hash, row.id + 1, row.id
         session.expunge_all()
+    if recorded is not None and last_id < recorded.head_id:
+        return ChainBreak(last_id + 1, f"the chain ends before row {recorded.head_id}, which was recorded "
+                                       "outside the database (rows removed at the end, or the table emptied)")
     if expect_head is not None and expect_head != prev_hash:
         return ChainBreak(expected_id, "chain head differs from the expected head (rows removed at the end?)")
     return None

@@ -25,5 +25,8 @@ class AuditEvent(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # HMAC of ``hash`` under a key the database never sees (casework.crypto.seal): a chain
+    # recomputed by someone without the keys has hashes that hold and seals that do not.
+    seal: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)

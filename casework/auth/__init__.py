@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from flask import Flask, session
 
 from casework.auth.models import User
+from casework.errors import RowIntegrityError
+
+log = logging.getLogger(__name__)
 
 
 def register(app: Flask) -> None:
+    from casework.audit import record
     from casework.auth import services
     from casework.auth.views import bp
     from casework.extensions import login_manager
@@ -23,7 +28,17 @@ def register(app: Flask) -> None:
             absolute=timedelta(hours=cfg.session_absolute_hours),
         )
         db = db_session()
-        user = services.resume_session(db, session.get("sid"), limits)
+        try:
+            user = services.resume_session(db, session.get("sid"), limits)
+        except RowIntegrityError as exc:
+            # The account's row was changed without the keys: nobody is signed in on it.
+            db.rollback()
+            record(db, "integrity.failure", object_type=exc.table, object_id=exc.row_id,
+                   details={"column": exc.column})
+            db.commit()
+            log.error("row integrity failure: %s row %s (session refused)", exc.table, exc.row_id)
+            session.pop("sid", None)
+            return None
         if db.dirty:
             db.commit()  # last-seen stamp or expiry
         if user is None or user.id != user_id:

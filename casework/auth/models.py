@@ -35,7 +35,11 @@ class User(Base):
     # Set when an admin reset this collaborator's password or second factor: the account signs in,
     # but reaches no client record until a second person confirms the recovery (casework.approvals).
     records_held_since: Mapped[datetime | None] = mapped_column(DateTime)
+    seal: Mapped[str | None] = mapped_column(String(64))
 
+    # What signs in and what the account may reach (casework.db); names and counters are not sealed.
+    __sealed__ = ("username", "role", "organisation_id", "active", "password_hash", "must_change_password",
+                  "totp_last_counter", "records_held_since")
 
     totp_secret = Encrypted()
     totp_pending = Encrypted()

@@ -48,6 +48,10 @@ class Client(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    seal: Mapped[str | None] = mapped_column(String(64))
+
+    # Who may open the record, what may be shown to whom, and every ciphertext (casework.db).
+    __sealed__ = ("owner_id", "display_code", "status", "contact_preference", "is_minor", "uic_declined")
 
     uic = Encrypted()
     alias = Encrypted()
@@ -76,6 +80,9 @@ class ClientAssignment(Base):
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    seal: Mapped[str | None] = mapped_column(String(64))
+
+    __sealed__ = ()  # its key (client, collaborator) is what it grants
 
 
 class Consent(Base):

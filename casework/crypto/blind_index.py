@@ -53,6 +53,7 @@ class BlindIndexer:
 
     def __init__(self, keyring: Keyring, bits: int) -> None:
         self._root = keyring.index_root
+        self.root = keyring.index_root  # also the root of the row and audit seals (casework.crypto.seal)
         self.bits = bits
         self._keys: dict[str, bytes] = {}
 

@@ -193,7 +193,7 @@ class Problem:
     """One thing wrong in a file: where (entity, 1-based number, name), which field, what kind.
 
     ``kind``: ``not_json``, ``not_hsds``, ``nul_character``, ``missing``, ``invalid``, ``unknown_code``,
-    ``duplicate_id``, ``unknown_location``, ``no_need_domain``.
+    ``duplicate_id``, ``unknown_location``, ``no_need_domain``, ``belongs_elsewhere``.
     """
 
     where: tuple[tuple[str, int, str | None], ...]
@@ -406,10 +406,12 @@ def _meaning_problems(organizations: list[dict[str, Any]], default_need_domain: 
         locations = set()
         for l_index, loc in enumerate(org.get("locations", []), start=1):
             yield from _duplicate(seen, loc["id"], (*here, ("location", l_index, loc["name"])))
+            yield from _elsewhere(session, Location, loc["id"], org["id"], (*here, ("location", l_index, loc["name"])))
             locations.add(loc["id"].lower())
         for s_index, service in enumerate(org.get("services", []), start=1):
             there = (*here, ("service", s_index, service["name"]))
             yield from _duplicate(seen, service["id"], there)
+            yield from _elsewhere(session, Service, service["id"], org["id"], there)
             yield from _service_problems(service, there, default_need_domain, session)
             for link in service.get("service_at_locations", []):
                 location_id = _link_location_id(link)
@@ -421,7 +423,18 @@ def _meaning_problems(organizations: list[dict[str, Any]], default_need_domain: 
                     yield Problem(there, "service_at_locations", "unknown_location")
                 elif location_id.lower() not in locations:  # a place of this organisation named only here
                     yield from _duplicate(seen, location_id, there)
+                    yield from _elsewhere(session, Location, location_id, org["id"], there)
                     locations.add(location_id.lower())
+
+
+def _elsewhere(session: Session | None, model: type, item_id: str, organisation_id: str,
+               where: tuple[tuple[str, int, str | None], ...]) -> Iterator[Problem]:
+    """An id casework already has under another organisation: an import never moves it there."""
+    if session is None:
+        return
+    row = session.get(model, item_id)
+    if row is not None and row.organisation_id != organisation_id:
+        yield Problem(where, "id", "belongs_elsewhere")
 
 
 def _duplicate(seen: set[str], item_id: str, where: tuple[tuple[str, int, str | None], ...]) -> Iterator[Problem]:

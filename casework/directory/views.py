@@ -41,6 +41,9 @@ PROBLEMS = {
     "unknown_code": _l("%(where)s: “%(field)s” is not one of casework's codes."),
     "duplicate_id": _l("%(where)s: this id is used more than once in the file."),
     "unknown_location": _l("%(where)s: it refers to a location that is not in the same organisation."),
+    "belongs_elsewhere": _l("%(where)s: casework already has this id under another organisation. An import "
+                            "never moves a service or location between organisations: change it in the "
+                            "directory, or give it a new id."),
     "no_need_domain": _l("%(where)s: the file does not say which of casework's needs this service answers. "
                          "Choose a need for such services below and import again."),
 }

@@ -30,6 +30,7 @@ class NewReferralForm(FlaskForm):
     consent = BooleanField(_l("The client agreed today that the details shown above are shared with this "
                               "service for this referral"))
     previous_referral_id = HiddenField()
+    need = HiddenField()  # which kind of service to offer: carried here, never in the URL
 
 
 class TransitionForm(FlaskForm):

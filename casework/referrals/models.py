@@ -43,6 +43,10 @@ class Referral(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    seal: Mapped[str | None] = mapped_column(String(64))
+
+    # Whose referral, to whom, and whether they see the phone; every ciphertext (casework.db).
+    __sealed__ = ("code", "client_id", "service_id", "organisation_id", "referred_by", "status", "share_phone")
 
     reason = Encrypted()
     outcome = Encrypted()

@@ -120,21 +120,29 @@ def new(client_id: str) -> Response | str:
     client = db.get(Client, client_id)
     if client is None or not policy.can_refer(current_user, client):
         abort(404)
-    need = request.args.get("need")
-    need = need if need in vocab.NEED_DOMAINS else None
+    form = NewReferralForm()
+    # The need travels in the form body (or follows from the referral this one replaces), never in
+    # the URL, where browser history and proxy logs would keep it next to the client's id.
+    previous = db.get(Referral, form.previous_referral_id.data or request.args.get("previous", ""))
+    if previous is not None and previous.client_id != client.id:
+        previous = None
+    need = form.need.data if form.need.data in vocab.NEED_DOMAINS else None
+    if need is None and previous is not None:
+        need = previous.need_domain
     problems = services.blockers(db, client)
     options = services.services_for(db, need)
-    previous = db.get(Referral, request.args.get("previous", ""))
-    if previous is not None and previous.client_id == client.id:
+    if previous is not None:
         options = [s for s in options if s.id != previous.service_id]  # "refer elsewhere": not the same place
-    form = NewReferralForm()
     form.service_id.choices = [SelectChoice(s.id, s.name) for s in options]
-    if request.method == "GET":
-        form.previous_referral_id.data = request.args.get("previous", "")
+    # Opening the page (a link, or the button that starts a referral for one need) checks nothing yet.
+    starting = request.method == "GET" or not request.form.get("action")
+    if starting:
+        form.previous_referral_id.data = previous.id if previous is not None else ""
         if len(options) == 1:
             form.service_id.data = options[0].id
+    form.need.data = need or ""
     chosen = next((s for s in options if s.id == form.service_id.data), None)
-    if request.method == "POST" and not problems and form.validate_on_submit() and chosen is not None:
+    if not starting and not problems and form.validate_on_submit() and chosen is not None:
         if request.form.get("action") == "send":
             result = _send(db, client, form)
             if result is not None:
@@ -170,8 +178,8 @@ def _send(db: Session, client: Client, form: NewReferralForm) -> Response | None
         flash(str(CREATE_REFUSALS[exc.code]), "error")
         return None
     db.commit()
-    flash(_("Referral %(code)s was sent. Print the slip or show it to the client.", code=referral.code),
-          "success")
+    # The code is on the slip this redirects to; a flashed message travels in the session cookie.
+    flash(_("The referral was sent. Print the slip or show it to the client."), "success")
     return redirect(url_for("referrals.slip", referral_id=referral.id))
 
 
