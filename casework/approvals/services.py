@@ -292,7 +292,7 @@ class AccountFacts:
     """What an approver needs to judge the account that would gain access."""
 
     created_at: datetime
-    set_up_by: list[tuple[str, str, str]]  # (action, name of who did it, ISO time) in RECENT_SETUP
+    set_up_by: list[tuple[str, str, datetime]]  # (action, name of who did it ("" for the operator), when)
 
 
 @dataclass
@@ -355,7 +355,10 @@ def _facts(session: Session, user_id: str) -> AccountFacts:
             AuditEvent.object_type == "user", AuditEvent.object_id == user_id,
             AuditEvent.action.in_(SETUP_ACTIONS), AuditEvent.occurred_at >= since)
         .order_by(AuditEvent.id.desc()).limit(10)).all()
-    return AccountFacts(user.created_at, [(a, who or "", at) for a, who, at in events])
+    names = _names(session, {who for _a, who, _at in events if who})
+    return AccountFacts(user.created_at, [
+        (a, names.get(who, "") if who else "", datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%fZ"))
+        for a, who, at in events])
 
 
 def _names(session: Session, ids: set[str]) -> dict[str, str]:
