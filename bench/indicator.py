@@ -1,4 +1,4 @@
-"""Benchmark: the indicator report at city scale, and the memory of every export (DESIGN.md §8).
+"""Benchmark: the indicator report at city scale, and the memory of every export (docs/DESIGN.md §8).
 
 Builds a throw-away database with `casework demo-data` (100,000 fictional clients and about
 300,000 referrals by default, encrypted exactly like real data) and measures, on SQLite or on

@@ -1,4 +1,4 @@
-"""Benchmark: finding a client by UIC through the blind index (DESIGN.md §8).
+"""Benchmark: finding a client by UIC through the blind index (docs/DESIGN.md §8).
 
 Builds a SQLite database of synthetic clients whose UIC, alias and phone are
 encrypted exactly as the storage layer does it (FieldCipher, same associated
@@ -55,7 +55,7 @@ plain_uics = Table(
 
 
 def random_uic(rng: random.Random) -> str:
-    """Mother's and father's initials, birth year, sex code: the default UIC form (DESIGN.md §2)."""
+    """Mother's and father's initials, birth year, sex code: the default UIC form (docs/DESIGN.md §2)."""
     return (rng.choice(LETTERS) + rng.choice(LETTERS) + rng.choice(LETTERS) + rng.choice(LETTERS)
             + str(rng.randint(1950, 2008)) + rng.choice("FMT"))
 

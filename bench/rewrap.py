@@ -1,4 +1,4 @@
-"""Benchmark: `keys rewrap` throughput in fields per second (DESIGN.md §8 target: >= 20,000/s).
+"""Benchmark: `keys rewrap` throughput in fields per second (docs/DESIGN.md §8 target: >= 20,000/s).
 
 Builds a SQLite database of synthetic clients with four encrypted fields each
 (UIC, alias, phone, residence), encrypted exactly as the storage layer does it,

@@ -30,7 +30,11 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True, *
     )
     check_database(database.engine)
     if check_schema:
+        from casework.clients.storage import check_width
+
         check_current(database.engine)
+        with database.transaction() as session:
+            check_width(session, settings.blind_index_bits)
 
     app = Flask(
         "casework",

@@ -17,7 +17,8 @@ def _settings(ctx: click.Context) -> Settings:
     return ctx.obj["settings"]
 
 
-def _database(settings: Settings, *, create_keys: bool = False, check_schema: bool = False):
+def _database(settings: Settings, *, create_keys: bool = False, check_schema: bool = False,
+              check_index: bool = False):
     from casework.crypto import BlindIndexer, FieldCipher, Keyring
     from casework.db import Database, check_database
     from casework.migrate import check_current
@@ -31,6 +32,11 @@ def _database(settings: Settings, *, create_keys: bool = False, check_schema: bo
     check_database(database.engine)
     if check_schema:  # a missing table would otherwise end in a traceback
         check_current(database.engine)
+    if check_index:  # commands that write blind indexes: never at another width than the stored one
+        from casework.clients.storage import check_width
+
+        with database.transaction() as session:
+            check_width(session, settings.blind_index_bits)
     return keyring, database
 
 
@@ -135,9 +141,12 @@ def keys_status(ctx: click.Context) -> None:
 
     settings = _settings(ctx)
     keyring, database = _database(settings, check_schema=True)
+    from casework.clients.storage import built_width
+
     with database.transaction() as session:
         usage = key_usage(session)
         rows, within = rows_out_of_bound(session, settings.blind_index_bits)
+        built = built_width(session)
     click.echo(f"keyring: {keyring.directory}{' (EXAMPLE KEYS: development only)' if keyring.is_example else ''}")
     for key_id in sorted(keyring.data_keys):
         marker = " (primary)" if key_id == keyring.primary_id else ""
@@ -148,6 +157,9 @@ def keys_status(ctx: click.Context) -> None:
 
     low, high = bits_bounds(rows)
     click.echo(f"blind index: {settings.blind_index_bits} bits over {rows} UICs")
+    if built is not None and built != settings.blind_index_bits:
+        click.echo(f"  WARNING: the stored index was built with {built} bits: run `casework keys reindex` "
+                   "before casework will start")
     if not within and rows >= 16:
         click.echo(
             f"  WARNING: for {rows} rows the width should be between {low} and {high} bits "
@@ -228,7 +240,7 @@ def keys_reindex(ctx: click.Context) -> None:
 
     import casework.models  # noqa: F401  (every mapper, so Client's foreign keys resolve)
     from casework.clients.models import Client
-    from casework.clients.storage import UIC_INDEX, uic_index
+    from casework.clients.storage import UIC_INDEX, record_width, uic_index
     from casework.keyops import unchanged_onupdate_columns
 
     settings = _settings(ctx)
@@ -243,6 +255,7 @@ def keys_reindex(ctx: click.Context) -> None:
             clients = Client.__table__
             session.execute(update(clients).where(clients.c.id == bindparam("rid"))
                             .values(uic_bidx=bindparam("bidx"), **unchanged_onupdate_columns(clients)), params)
+        record_width(session, settings.blind_index_bits)
         count = len(params)
     click.echo(f"recomputed {count} blind index values at {settings.blind_index_bits} bits")
 
@@ -377,7 +390,10 @@ def quickstart(ctx: click.Context, port: int | None, no_serve: bool) -> None:
     _ensure_instance(settings)
     _keyring, database = _database(settings, create_keys=True)
     migrate.upgrade(database.engine)
+    from casework.clients.storage import check_width
+
     with database.transaction() as session:
+        check_width(session, settings.blind_index_bits)
         accounts = demo.load(session)
     if accounts:
         click.echo("demo accounts (development only):")

@@ -18,6 +18,14 @@ def display_code() -> str:
     return f"KH-{_random_group(4)}-{_random_group(4)}"
 
 
+def provider_client_code(digest: bytes) -> str:
+    """How one organisation's staff see a client, e.g. ``DV-3M8Q-XK2T``: 40 bits of a keyed digest
+    of (organisation, client), so the same person has another code at every organisation."""
+    value = int.from_bytes(digest[:5], "big")
+    chars = "".join(ALPHABET[(value >> shift) & 31] for shift in range(35, -1, -5))
+    return f"DV-{chars[:4]}-{chars[4:]}"
+
+
 def check_symbol(body: str) -> str:
     value = 0
     for ch in body:

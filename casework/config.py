@@ -33,7 +33,7 @@ class Settings:
     keys_dir: Path | None = None
     # Where the newest audit row's id and hash are recorded after each commit (outside the database).
     audit_checkpoint: Path | None = None
-    # Blind index width in bits (DESIGN.md §3): for R rows keep 2 <= R/2^L < sqrt(R).
+    # Blind index width in bits (docs/DESIGN.md §3): for R rows keep 2 <= R/2^L < sqrt(R).
     blind_index_bits: int = 10
     programme_public_name: str = "Chương trình hỗ trợ cộng đồng"
     session_idle_minutes: int = 15

@@ -1467,7 +1467,7 @@ def demo_data_command(ctx: click.Context, clients: int, seed: int, collaborators
     settings = ctx.obj["settings"]
     if settings.mode == "production":
         raise ConfigError("demo-data is for development and demo mode only; it refuses CASEWORK_MODE=production")
-    _keyring, database = _database(settings, check_schema=True)
+    _keyring, database = _database(settings, check_schema=True, check_index=True)
     try:
         summary = generate(database, clients=clients, seed=seed, collaborators=collaborators,
                            referrals_per_client=referrals_per_client,

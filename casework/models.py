@@ -6,6 +6,7 @@ from casework.auth.models import RecoveryCode, User, UserSession
 from casework.clients.models import (
     Assessment,
     AssessmentNeed,
+    BlindIndexWidth,
     CaseNote,
     Client,
     ClientAssignment,
@@ -18,7 +19,7 @@ from casework.referrals.models import Referral, ReferralEvent
 from casework.reports.models import ReportSnapshot, SubmittedReport
 
 __all__ = [
-    "AccessChange", "Assessment", "AssessmentNeed", "AuditEvent", "Base", "CaseNote", "Client",
+    "AccessChange", "Assessment", "AssessmentNeed", "AuditEvent", "Base", "BlindIndexWidth", "CaseNote", "Client",
     "ClientAssignment", "Consent", "FollowUp", "Location", "Organisation",
     "RecoveryCode", "Referral", "ReferralEvent", "ReportSnapshot", "Service", "ServiceAtLocation",
     "SubmittedReport", "User", "UserSession",

@@ -1,4 +1,4 @@
-"""Response headers (DESIGN.md §7), built in one place for every response."""
+"""Response headers (docs/DESIGN.md §7), built in one place for every response."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fixed code lists of the domain (DESIGN.md §2, §4). Codes are stored; labels are translated."""
+"""Fixed code lists of the domain (docs/DESIGN.md §2, §4). Codes are stored; labels are translated."""
 
 from __future__ import annotations
 

@@ -56,7 +56,9 @@ def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
     app.config.update(
         # Derived, never the raw key file, so the session key has one purpose only.
         SECRET_KEY=hmac.new(keyring.session_secret, b"flask-session", hashlib.sha256).hexdigest(),
-        SESSION_COOKIE_NAME="casework_session",
+        # Under HTTPS the __Host- prefix makes browsers refuse the cookie unless it is Secure, for
+        # this host only and for the whole site: a sibling subdomain or plain HTTP cannot plant one.
+        SESSION_COOKIE_NAME="__Host-casework_session" if settings.https else "casework_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=settings.https,

@@ -318,3 +318,97 @@ def test_the_uic_budget_is_one_across_every_page_that_tests_a_uic(signed_in, els
     assert browser.post("/clients/find", {"query": "NGTR20101"}, page="/clients/").status_code == 429
     browser.get("/clients/register")
     assert browser.post("/clients/register", registration(uic="NGTR20111")).status_code == 429
+
+
+# --- keys and the blind index ---------------------------------------------------------------------
+
+
+def test_changing_the_index_width_without_a_reindex_refuses_to_start(app, settings, make_user, database):
+    from casework import create_app
+    from casework.clients import storage
+    from casework.errors import ConfigError
+
+    # Given clients indexed at the configured width (the first start recorded it)
+    owner = make_user("collaborator")
+    with database.transaction() as session:
+        client = storage.new_client(session, owner_id=owner.user_id, uic="NGTR1990F")
+        session.flush()
+        client_id = client.id
+    # When the operator changes the width and restarts without `keys reindex`
+    settings.blind_index_bits = settings.blind_index_bits + 3
+    # Then casework does not start, and says which command to run (rather than finding nobody)
+    with pytest.raises(ConfigError, match="casework keys reindex"):
+        create_app(settings)
+    served = run_casework(settings, "demo-data", "--clients", "1",
+                          CASEWORK_MODE="development", CASEWORK_BLIND_INDEX_BITS=str(settings.blind_index_bits))
+    assert served.returncode == 2 and "casework keys reindex" in served.stderr
+    # And after the reindex it starts, and the client is found at the new width
+    env = {"CASEWORK_BLIND_INDEX_BITS": str(settings.blind_index_bits)}
+    assert run_casework(settings, "keys", "reindex", **env).returncode == 0
+    started = create_app(settings)
+    try:
+        with started.extensions["casework"].database.transaction() as session:
+            assert storage.find_ids_by_uic(session, "ngtr1990f") == [client_id]
+    finally:
+        started.extensions["casework"].database.dispose()
+
+
+def test_key_usage_reads_key_ids_of_any_length(database, make_user):
+    from sqlalchemy import text
+
+    from casework.clients import storage
+    from casework.keyops import key_usage
+
+    # Given a stored value whose key id is longer than the eight characters casework makes today
+    owner = make_user("collaborator")
+    with database.transaction() as session:
+        client = storage.new_client(session, owner_id=owner.user_id, uic=None)
+        session.flush()
+        session.execute(text("INSERT INTO case_notes (id, client_id, author_id, body_enc, created_at) VALUES "
+                             "('n-1', :c, :u, 'cw1.0123456789abcdef.AAAA', '2026-12-01 00:00:00')"),
+                        {"c": client.id, "u": owner.user_id})
+    # Then `keys status` and `keys retire` count it under its whole id, not a prefix of it
+    with database.transaction() as session:
+        usage = key_usage(session)
+    assert usage["0123456789abcdef"] == 1 and "01234567" not in usage
+
+
+# --- what travels in URLs and cookies ---------------------------------------------------------------
+
+
+def test_a_referral_never_puts_its_need_in_a_url_nor_its_code_in_the_cookie(make_organisation, make_user,
+                                                                            new_browser, database):
+    from test_attacks import cookie_payload, make_client, make_place, referral_code_of, signed_in_as
+
+    from casework.referrals.models import Referral
+
+    station = make_organisation("Trạm Y tế phường", "health_station")
+    place = make_place(database, station)
+    make_place(database, station, name="Xét nghiệm lưu động")  # a second service for the same need
+    owner = make_user("collaborator")
+    client_id, _code = make_client(database, owner.user_id)
+    browser = signed_in_as(new_browser, owner)
+    # The client page offers the referral for each open need by a form, not a link carrying the need
+    client_page = browser.get(f"/clients/{client_id}").get_data(as_text=True)
+    assert "?need=" not in client_page and "&amp;need=" not in client_page
+    assert '<input name="need" type="hidden" value="hiv_sti_testing">' in client_page
+    # When a case worker sends a referral and then refers the client elsewhere from it
+    url = f"/clients/{client_id}/referrals/new"
+    browser.get(url)
+    sent = browser.post(url, {"service_id": place.service_id, "urgency": "routine", "consent": "y",
+                              "action": "send"})
+    assert sent.status_code == 302
+    with database.transaction() as session:
+        referral = session.scalars(__import__("sqlalchemy").select(Referral)).one()
+        referral_id, need = referral.id, referral.need_domain
+    # Then the flashed confirmation, kept in the session cookie until shown, holds no referral code
+    assert referral_code_of(database, referral_id) not in cookie_payload(browser)
+    # And no link the pages give carries the need ("refer elsewhere" names only the earlier referral)
+    browser.get(sent.headers["Location"])
+    response = browser.get(f"/referrals/{referral_id}")
+    detail = response.get_data(as_text=True)
+    assert response.status_code == 200, detail[-600:]
+    assert "?need=" not in detail and "&amp;need=" not in detail
+    # And the page it opens offers services for that need, from the referral, with the need in the form only
+    page = browser.get(f"{url}?previous={referral_id}").get_data(as_text=True)
+    assert f'<input name="need" type="hidden" value="{need}">' in page

@@ -1,4 +1,4 @@
-"""The tamper-evident audit log (DESIGN.md §7) against someone who can write to the database.
+"""The tamper-evident audit log (docs/DESIGN.md §7) against someone who can write to the database.
 
 The table refuses UPDATE and DELETE through triggers; an attacker with owner
 rights can drop those, so the hash chain must still show the first row that

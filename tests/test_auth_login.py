@@ -1,4 +1,4 @@
-"""Signing in (DESIGN.md §7): one generic failure message, lockout kept in the database,
+"""Signing in (docs/DESIGN.md §7): one generic failure message, lockout kept in the database,
 a fresh session at sign-in, sign-out by POST only, first sign-in sets up the account."""
 
 from __future__ import annotations
@@ -165,3 +165,38 @@ def test_a_new_account_sets_its_password_then_enrols_before_anything_else(browse
     assert response.status_code == 200 and "<ul class=\"codes\">" in browser.last_html
     # And then the account page opens
     assert browser.get("/account").status_code == 200
+
+
+def test_each_lock_in_a_row_lasts_twice_as_long_and_the_admin_sees_the_attack(browser, new_browser, make_user,
+                                                                              clock, database):
+    from sqlalchemy import select
+
+    from casework.audit import AuditEvent
+
+    account = make_user("collaborator")
+
+    def five_guesses():
+        for _ in range(5):
+            sign_in_password(browser, account.username, "not the password at all")
+
+    # Given an account locked once (15 minutes) and guessed at again as soon as it opens
+    five_guesses()
+    clock.advance(minutes=15, seconds=1)
+    five_guesses()
+    # Then the second lock lasts 30 minutes: still refused after 29, open after 30
+    clock.advance(minutes=29)
+    clock.advance(seconds=31)
+    assert sign_in_password(browser, account.username, account.password).status_code == 200
+    with database.transaction() as session:
+        locks = [e.details for e in session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.locked")
+                                                    .order_by(AuditEvent.id))]
+    assert locks == ['{"in_a_row":1,"minutes":15}', '{"in_a_row":2,"minutes":30}']
+    # And the admin's user list names the account as under attack
+    admin = new_browser()
+    admin.login(make_user("admin"))
+    page = admin.get("/admin/users").get_data(as_text=True)
+    assert "Tài khoản đang bị tấn công" in page and account.username in page.split("Tài khoản đang bị tấn công")[1]
+    # When the person finally signs in, the count starts again
+    clock.advance(minutes=2)
+    assert browser.login(account).status_code == 302
+    assert "Tài khoản đang bị tấn công" not in admin.get("/admin/users").get_data(as_text=True)

@@ -1,4 +1,4 @@
-"""Password rules (DESIGN.md §7): at least 12 characters, common passwords refused, argon2id."""
+"""Password rules (docs/DESIGN.md §7): at least 12 characters, common passwords refused, argon2id."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """No password, one-time password, recovery code or TOTP secret is written anywhere it could
-leak from: the audit table, the logs, or the database file itself (DESIGN.md §7)."""
+leak from: the audit table, the logs, or the database file itself (docs/DESIGN.md §7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Finding a client by UIC through the blind index (DESIGN.md §2, §3).
+"""Finding a client by UIC through the blind index (docs/DESIGN.md §2, §3).
 
 A UIC is compared in canonical form (NFC, no Vietnamese diacritics, đ/Đ → D,
 upper case, no spaces or punctuation). The index is a truncated keyed hash, so
@@ -260,7 +260,7 @@ def test_bits_bounds_hold_for_any_row_count(rows):
 
 
 def test_default_width_suits_two_thousand_to_a_million_clients():
-    # DESIGN.md §3: L = 10 satisfies the rule from about 2,000 to 1,000,000 clients
+    # docs/DESIGN.md §3: L = 10 satisfies the rule from about 2,000 to 1,000,000 clients
     assert all(bits_bounds(rows)[0] <= 10 <= bits_bounds(rows)[1] for rows in (2_048, 10_000, 100_000, 1_000_000))
     assert bits_bounds(100_000) == (9, 15)
     assert not _within_rule(2_000, 10) and not _within_rule(1_100_000, 10)

@@ -1,4 +1,4 @@
-"""Refusing to run on a configuration that cannot be safe (DESIGN.md §3, §8).
+"""Refusing to run on a configuration that cannot be safe (docs/DESIGN.md §3, §8).
 
 Every refusal is one line that names the setting or file to fix, with no
 traceback, and no refusal or status line ever shows key material.

@@ -451,3 +451,18 @@ def test_an_import_cannot_move_a_service_or_place_to_another_organisation(admin,
         assert session.get(Service, service_id).organisation_id == first["id"]
         assert session.get(Location, place_id).organisation_id == first["id"]
         assert session.get(Organisation, second["id"]) is None
+
+
+def test_a_field_hsds_does_not_define_is_refused_with_its_place(admin, database):
+    # Given an otherwise valid file with a misspelt field deep inside, and one at the top of a service
+    document = foreign_organisation()
+    document["services"][0]["cost_options"][0]["amout"] = 0
+    document["services"][0]["opening_note"] = "x"
+    # When it is imported
+    response = import_file(admin, document, need_domain="legal_aid")
+    # Then it is refused, each field named with where it is, and nothing is imported
+    assert response.status_code == 400 and 'type="file"' in admin.last_html
+    assert "“cost_options[1].amout” không phải là một trường của Open Referral HSDS 3.0" in admin.last_html
+    assert "“opening_note” không phải là một trường" in admin.last_html
+    with database.transaction() as session:
+        assert session.get(Organisation, document["id"]) is None

@@ -1,6 +1,6 @@
 """Field encryption as an attacker holding the database (but not the keys) sees it.
 
-DESIGN.md §3: AES-256-GCM per value with a fresh nonce, a per-field key, and
+docs/DESIGN.md §3: AES-256-GCM per value with a fresh nonce, a per-field key, and
 associated data binding version|table|column|row id|key id. What leaves the
 process is ciphertext only; a value moved or altered does not decrypt.
 """

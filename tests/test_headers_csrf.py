@@ -1,4 +1,4 @@
-"""Response headers, cookies, CSRF and the request size limit (DESIGN.md §7)."""
+"""Response headers, cookies, CSRF and the request size limit (docs/DESIGN.md §7)."""
 
 from __future__ import annotations
 
@@ -90,9 +90,11 @@ def test_under_https_cookies_are_secure_and_hsts_is_sent(https_app, clock):
     client = https_app.test_client()
     # When the sign-in page is served
     response = client.get("/login", base_url="https://localhost")
-    # Then HSTS is sent and the session cookie is marked Secure
+    # Then HSTS is sent and the session cookie is marked Secure, under the __Host- prefix (host-only, path /)
     assert_security_headers(response, https=True)
-    assert "Secure" in response.headers["Set-Cookie"]
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-casework_session=") and "Secure" in cookie and "Path=/;" in cookie
+    assert "Domain=" not in cookie
 
 
 def test_under_https_a_browser_that_sends_no_referer_can_sign_in(https_app, make_user, clock):

@@ -1,4 +1,4 @@
-"""Vietnamese first, English second (DESIGN.md §9): complete catalogs for the core, sign-in and
+"""Vietnamese first, English second (docs/DESIGN.md §9): complete catalogs for the core, sign-in and
 admin areas, Vietnamese by default, English after switching, role labels as §1 names them."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Key rotation as an operator runs it: `casework keys rotate`, `rewrap`, `retire` (DESIGN.md §3).
+"""Key rotation as an operator runs it: `casework keys rotate`, `rewrap`, `retire` (docs/DESIGN.md §3).
 
 After a rotation and a rewrap no stored value may depend on the old key, so
 the old key can be destroyed; until then, retiring it is refused.

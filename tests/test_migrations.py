@@ -1,4 +1,4 @@
-"""The schema comes only from Alembic migrations (DESIGN.md §8), and they match the models.
+"""The schema comes only from Alembic migrations (docs/DESIGN.md §8), and they match the models.
 
 Each test works on a database of its own: a file on SQLite, a freshly created
 database on PostgreSQL (made through the `postgres` maintenance database and

@@ -1,4 +1,4 @@
-"""Every endpoint × every role, against one expectation table (deny by default, DESIGN.md §1, §7).
+"""Every endpoint × every role, against one expectation table (deny by default, docs/DESIGN.md §1, §7).
 
 How the table is kept
 ---------------------
@@ -136,7 +136,7 @@ def test_the_table_covers_every_endpoint_and_nothing_else(app):
 
 def test_nothing_but_the_public_allowlist_answers_anonymous_visitors():
     # Given the merged table, Then an anonymous visitor is sent to sign in or refused everywhere
-    # except on the short public allowlist (DESIGN.md §7)
+    # except on the short public allowlist (docs/DESIGN.md §7)
     from casework.policy import PUBLIC_ENDPOINTS
 
     open_to_anonymous = {e for e, row in EXPECTED.items()

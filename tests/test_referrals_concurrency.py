@@ -1,4 +1,4 @@
-"""Two people change the same referral at the same moment: exactly one change is kept (DESIGN.md §4)."""
+"""Two people change the same referral at the same moment: exactly one change is kept (docs/DESIGN.md §4)."""
 
 from __future__ import annotations
 

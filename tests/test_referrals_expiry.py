@@ -1,4 +1,4 @@
-"""Referrals nobody took up expire after their valid-until date (DESIGN.md §4)."""
+"""Referrals nobody took up expire after their valid-until date (docs/DESIGN.md §4)."""
 
 from __future__ import annotations
 

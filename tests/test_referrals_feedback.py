@@ -1,5 +1,5 @@
 """Feedback from the receiving service without a change of status, and the referrer's
-"feedback received" marker (closed loop, DESIGN.md §4)."""
+"feedback received" marker (closed loop, docs/DESIGN.md §4)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The closed loop through the web forms: a collaborator refers, a provider answers,
-the collaborator sees every step (DESIGN.md §4, §5)."""
+the collaborator sees every step (docs/DESIGN.md §4, §5)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,12 @@ def world(make_organisation, make_user, database):
     collaborator = make_user("collaborator")
     provider = make_user("provider", organisation_id=station)
     client_id, display_code = make_client(database, collaborator.user_id)
+    from casework.referrals.services import client_code_for
+
+    with database.transaction() as session:
+        provider_code = client_code_for(session, client_id, station)  # how the station knows the client
     return {"station": station, "place": place, "collaborator": collaborator, "provider": provider,
-            "client_id": client_id, "display_code": display_code}
+            "client_id": client_id, "display_code": display_code, "provider_code": provider_code}
 
 
 def _referral(database, referral_id):
@@ -62,7 +66,8 @@ def test_whole_lifecycle_from_referral_to_completed_outcome(world, new_browser, 
     assert found.status_code == 302
     page = provider.get(found.headers["Location"])
     # Then opening it marks it received and shows the minimal dataset
-    assert page.status_code == 200 and world["display_code"] in provider.last_html
+    assert page.status_code == 200 and world["provider_code"] in provider.last_html
+    assert world["display_code"] not in provider.last_html
     assert "Cần tư vấn trước xét nghiệm" in provider.last_html
     assert _referral(database, referral_id).status == "received"
 
@@ -144,9 +149,10 @@ def test_preview_shows_exactly_the_provider_dataset(world, new_browser):
     # When they ask to see what will be shared
     browser.post(url, {"service_id": world["place"].service_id, "urgency": "routine", "share_phone": "y",
                        "note_to_receiver": "Ghi chú chia sẻ", "action": "preview"})
-    # Then the preview shows the display code, the shared phone and the note, but no alias or UIC
+    # Then the preview shows the code the service will know the client by, the shared phone and the note,
+    # but no alias or UIC
     html = browser.last_html
-    assert world["display_code"] in html and "0999 777 555" in html and "Ghi chú chia sẻ" in html
+    assert world["provider_code"] in html and "0999 777 555" in html and "Ghi chú chia sẻ" in html
     assert "SENTINEL-ALIAS" not in html and "SEUIC1990F" not in html
 
 

@@ -1,4 +1,4 @@
-"""What a provider, a supervisor, an admin and the slip may and may not reveal (DESIGN.md §1, §5)."""
+"""What a provider, a supervisor, an admin and the slip may and may not reveal (docs/DESIGN.md §1, §5)."""
 
 from __future__ import annotations
 
@@ -52,17 +52,27 @@ def _assert_clean(html, *, display_code=None):
         assert display_code not in html
 
 
-def test_provider_pages_show_the_minimal_dataset_and_nothing_else(world, make_user, new_browser):
+def test_provider_pages_show_the_minimal_dataset_and_nothing_else(world, make_user, new_browser, database):
+    from casework.referrals.services import client_code_for
+
     # Given a provider of the receiving organisation
     provider = new_browser()
     provider.login(make_user("provider", organisation_id=world["station"]))
     # When they look at the inbox and open the referral
     pages = _provider_pages(provider, world["referral_id"])
-    # Then they see the code, display code and shared note
-    assert world["display_code"] in pages[-1] and "Ghi chú gửi trạm y tế" in pages[-1]
+    # Then they see the code, the client's code for their organisation and the shared note
+    with database.transaction() as session:
+        station_code = client_code_for(session, world["client_id"], world["station"])
+        legal_code = client_code_for(session, world["client_id"], world["legal"])
+    assert station_code in pages[-1] and station_code in pages[0] and "Ghi chú gửi trạm y tế" in pages[-1]
+    # And never the case worker's display code, nor the code the client has at another organisation,
+    # so two organisations comparing lists cannot link one person's referrals
+    assert station_code != legal_code
+    for html in pages:
+        _assert_clean(html, display_code=world["display_code"])
+        assert legal_code not in html
     # And never the UIC, alias, phone (not shared), assessment, case notes, other referrals or programme
     for html in pages:
-        _assert_clean(html)
         assert SENTINELS["phone"] not in html
         assert "Tư vấn pháp lý" not in html  # the client's other referral, to another organisation
 

@@ -1,4 +1,4 @@
-"""Every status pair × every kind of person, through the web form (DESIGN.md §4).
+"""Every status pair × every kind of person, through the web form (docs/DESIGN.md §4).
 
 The expected table below is written out from the design document, not read
 from the code, so a wrong entry in ``casework.referrals.lifecycle`` fails here.
@@ -17,7 +17,7 @@ STATUSES = ("requested", "received", "accepted", "in-progress", "on-hold", "comp
 EARLY = ("requested", "received")
 UNDER_WAY = ("accepted", "in-progress", "on-hold")
 
-# DESIGN.md §4, by who may act (the receiving organisation has provider accounts).
+# docs/DESIGN.md §4, by who may act (the receiving organisation has provider accounts).
 ALLOWED = {
     "provider": {("requested", "received")}
     | {(s, t) for s in EARLY for t in ("accepted", "rejected")}

@@ -1,4 +1,4 @@
-"""The TOTP second factor (DESIGN.md §7): no replay, enrolment confirmed before it counts,
+"""The TOTP second factor (docs/DESIGN.md §7): no replay, enrolment confirmed before it counts,
 recovery codes that work once, secrets encrypted at rest."""
 
 from __future__ import annotations

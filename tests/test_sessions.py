@@ -1,4 +1,4 @@
-"""Server-side sessions (DESIGN.md §7): idle and absolute expiry, and revocation that makes a
+"""Server-side sessions (docs/DESIGN.md §7): idle and absolute expiry, and revocation that makes a
 copied cookie worthless after a password or role change, deactivation or "sign out everywhere"."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Every operation writes its audit entry (ids and codes only, never a password
 or a second-factor secret) in the caller's transaction; the caller commits once.
-Changes that alter what a person may do end their sessions (DESIGN.md §7).
+Changes that alter what a person may do end their sessions (docs/DESIGN.md §7).
 """
 
 from __future__ import annotations
@@ -162,6 +162,7 @@ def reactivate(session: Session, actor: User, user: User) -> None:
     user.active = True
     user.failed_logins = 0
     user.locked_until = None
+    user.lockouts = 0
     _audit(session, "admin.user_reactivated", actor, "user", user.id)
 
 
@@ -171,6 +172,7 @@ def reset_password(session: Session, actor: User, user: User) -> str:
     auth_services.set_password(session, user, password, by=actor)
     user.failed_logins = 0
     user.locked_until = None
+    user.lockouts = 0
     _hold_records(session, actor, user)
     return password
 

@@ -65,8 +65,11 @@ def _user_or_404(user_id: str) -> User:
 @bp.route("/users")
 @allow("admin")
 def users() -> str:
+    from casework.auth.services import UNDER_ATTACK_LOCKOUTS
+
     rows = db_session().scalars(select(User).order_by(User.active.desc(), User.username)).all()
-    return render_template("admin/users.html", users=rows)
+    under_attack = [u for u in rows if (u.lockouts or 0) >= UNDER_ATTACK_LOCKOUTS]
+    return render_template("admin/users.html", users=rows, under_attack=under_attack)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

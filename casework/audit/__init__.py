@@ -1,4 +1,4 @@
-"""Tamper-evident audit log (DESIGN.md §7)."""
+"""Tamper-evident audit log (docs/DESIGN.md §7)."""
 
 from casework.audit.chain import ChainBreak, head, record, verify
 from casework.audit.checkpoint import Checkpoint

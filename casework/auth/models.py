@@ -30,6 +30,8 @@ class User(Base):
     totp_last_counter: Mapped[int | None] = mapped_column(BigInteger)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    # Locks in a row since the last successful sign-in: each one lasts twice as long (casework.auth.services).
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Set when an admin reset this collaborator's password or second factor: the account signs in,

@@ -1,4 +1,4 @@
-"""Password hashing (argon2id) and the password rules (DESIGN.md §7)."""
+"""Password hashing (argon2id) and the password rules (docs/DESIGN.md §7)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,9 @@ from casework.auth import passwords, totp
 from casework.auth.models import RecoveryCode, User, UserSession
 
 MAX_FAILURES = 5
-LOCKOUT = timedelta(minutes=15)
+LOCKOUT = timedelta(minutes=15)  # the first lock; each further lock in a row lasts twice as long
+MAX_LOCKOUT = timedelta(hours=24)
+UNDER_ATTACK_LOCKOUTS = 2  # locks in a row that the admin's user list calls an account under attack
 SESSION_TOUCH_EVERY = timedelta(seconds=60)
 RECOVERY_CODE_COUNT = 10
 
@@ -40,17 +42,25 @@ def _is_locked(user: User) -> bool:
     return user.locked_until is not None and user.locked_until > clock.utcnow()
 
 
+def lockout_for(lockouts_before: int) -> timedelta:
+    """15 minutes for the first lock, then 30, 60, 120… up to a day: 5 guesses per lock."""
+    return min(LOCKOUT * (2 ** min(lockouts_before, 10)), MAX_LOCKOUT)
+
+
 def register_failure(session: Session, user: User | None, step: str) -> None:
-    """Count a failed attempt; the fifth in a row locks the account for 15 minutes."""
+    """Count a failed attempt; the fifth in a row locks the account, longer at each lock in a row."""
     if user is None:
         record(session, "auth.login_failed", details={"step": step, "known_user": False})
         return
     user.failed_logins += 1
     audit_user(session, "auth.login_failed", user, step=step)
     if user.failed_logins >= MAX_FAILURES:
-        user.locked_until = clock.utcnow() + LOCKOUT
+        duration = lockout_for(user.lockouts or 0)
+        user.locked_until = clock.utcnow() + duration
         user.failed_logins = 0
-        audit_user(session, "auth.locked", user, minutes=int(LOCKOUT.total_seconds() // 60))
+        user.lockouts = (user.lockouts or 0) + 1
+        audit_user(session, "auth.locked", user, minutes=int(duration.total_seconds() // 60),
+                   in_a_row=user.lockouts)
 
 
 def lock_account(session: Session, user: User) -> None:
@@ -156,6 +166,7 @@ def start_session(session: Session, user: User) -> str:
     session.add(UserSession(id=_digest(token), user_id=user.id, created_at=now, last_seen_at=now))
     user.failed_logins = 0
     user.locked_until = None
+    user.lockouts = 0
     user.last_login_at = now
     audit_user(session, "auth.login", user)
     return token

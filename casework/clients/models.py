@@ -72,6 +72,16 @@ class Client(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+class BlindIndexWidth(Base):
+    """The width (bits) a blind index was built with: lookups at another width would find nothing."""
+
+    __tablename__ = "blind_index_widths"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)  # "table.column.index"
+    bits: Mapped[int] = mapped_column(Integer)
+    built_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class ClientAssignment(Base):
     """A collaborator co-assigned to a client besides its owner."""
 

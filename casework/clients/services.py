@@ -54,7 +54,7 @@ def _audit(session: Session, action: str, actor: User | None, client_id: str | N
 
 
 def age_band_for(birth_year: int, today: date) -> str:
-    """The aggregate band for an age computed from the birth year alone (DESIGN.md §2)."""
+    """The aggregate band for an age computed from the birth year alone (docs/DESIGN.md §2)."""
     age = today.year - birth_year
     if age < MINOR_AGE:
         return "lt18"

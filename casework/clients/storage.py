@@ -8,11 +8,40 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework import codes
-from casework.clients.models import Client
+from casework.clients.models import BlindIndexWidth, Client
 from casework.crypto import BlindIndexer, FieldCipher, canonical_uic
 from casework.db import new_id
+from casework.errors import ConfigError
 
 UIC_INDEX = ("clients", "uic_enc", "uic")
+UIC_INDEX_NAME = ".".join(UIC_INDEX)
+
+
+def built_width(session: Session) -> int | None:
+    """The width the stored UIC index was built with (None: not recorded yet)."""
+    return session.scalar(select(BlindIndexWidth.bits).where(BlindIndexWidth.name == UIC_INDEX_NAME))
+
+
+def record_width(session: Session, bits: int) -> None:
+    """Note that the UIC index is now built at ``bits`` (first start, ``keys reindex``)."""
+    row = session.get(BlindIndexWidth, UIC_INDEX_NAME)
+    if row is None:
+        session.add(BlindIndexWidth(name=UIC_INDEX_NAME, bits=bits))
+    else:
+        row.bits = bits
+
+
+def check_width(session: Session, bits: int) -> None:
+    """Refuse to work at another width than the index was built with; record it the first time."""
+    built = built_width(session)
+    if built is None:
+        record_width(session, bits)  # a new database, or one from before widths were recorded
+    elif built != bits:
+        raise ConfigError(
+            f"CASEWORK_BLIND_INDEX_BITS is {bits}, but the UIC index in the database was built with {built} "
+            f"bits, so every UIC lookup would find nothing: run `casework keys reindex` to rebuild it at "
+            f"{bits} bits, or set CASEWORK_BLIND_INDEX_BITS={built}"
+        )
 
 
 def uic_index(session: Session, canonical: str) -> int:

@@ -21,7 +21,7 @@ _D_WITH_STROKE = str.maketrans({"đ": "d", "Đ": "D", "Ð": "D", "ð": "d"})
 
 
 def canonical_uic(raw: str) -> str:
-    """The form a UIC is compared and hashed in (DESIGN.md §2).
+    """The form a UIC is compared and hashed in (docs/DESIGN.md §2).
 
     NFC, then Vietnamese diacritics removed (đ/Đ, and its look-alike Ð, → D), upper case, and every
     character that is not a letter or digit dropped. ``"Nguyễn "``,

@@ -1,4 +1,4 @@
-"""The keyring: key files in a directory outside the database (DESIGN.md §3).
+"""The keyring: key files in a directory outside the database (docs/DESIGN.md §3).
 
 Layout of ``CASEWORK_KEYS_DIR`` (every file mode 0600, the directory 0700)::
 

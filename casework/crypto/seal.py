@@ -45,6 +45,7 @@ class Sealer:
     def __init__(self, root: bytes) -> None:
         self._row_key = derive_key(root, "row-seal", SEAL_SALT)
         self._audit_key = derive_key(root, "audit-seal", SEAL_SALT)
+        self._pseudonym_key = derive_key(root, "provider-client-code", SEAL_SALT)
 
     def row(self, table: str, values: Mapping[str, Any]) -> str:
         payload = json.dumps([table, {k: _plain(v) for k, v in values.items()}],
@@ -56,6 +57,10 @@ class Sealer:
 
     def audit(self, chain_hash: str) -> str:
         return hmac.new(self._audit_key, chain_hash.encode("ascii"), hashlib.sha256).hexdigest()
+
+    def pseudonym(self, organisation_id: str, client_id: str) -> bytes:
+        """A keyed digest naming one client to one organisation (casework.codes.provider_client_code)."""
+        return hmac.new(self._pseudonym_key, f"{organisation_id}|{client_id}".encode(), hashlib.sha256).digest()
 
     def audit_holds(self, chain_hash: str, seal: str | None) -> bool:
         return seal is not None and hmac.compare_digest(self.audit(chain_hash), seal)

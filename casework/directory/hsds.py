@@ -193,7 +193,7 @@ class Problem:
     """One thing wrong in a file: where (entity, 1-based number, name), which field, what kind.
 
     ``kind``: ``not_json``, ``not_hsds``, ``nul_character``, ``missing``, ``invalid``, ``unknown_code``,
-    ``duplicate_id``, ``unknown_location``, ``no_need_domain``, ``belongs_elsewhere``.
+    ``duplicate_id``, ``unknown_location``, ``no_need_domain``, ``belongs_elsewhere``, ``unknown_property``.
     """
 
     where: tuple[tuple[str, int, str | None], ...]
@@ -206,6 +206,62 @@ def _validator() -> Draft202012Validator:
     schema = json.loads(resources.files("casework.directory").joinpath("hsds_schema.json").read_text("utf-8"))
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+@cache
+def _hsds_properties() -> dict[str, frozenset[str]]:
+    raw = json.loads(resources.files("casework.directory").joinpath("hsds_properties.json").read_text("utf-8"))
+    return {holder: frozenset(names) for holder, names in raw["properties"].items()}
+
+
+# Roots casework reads besides a bare entity or list: its own export file, and an HSDS page.
+EXPORT_ROOT_KEYS = frozenset({"version", "organizations"})
+PAGE_KEYS = frozenset({"total_items", "total_pages", "page_number", "size", "first_page", "last_page", "empty",
+                       "contents"})
+_ENTITY_OF = {"organization": "organization", "services": "service", "service": "service", "locations": "location",
+              "location": "location", "service_at_locations": "service_at_location",
+              "service_at_location": "service_at_location"}
+
+
+def unknown_properties(document: Any) -> list[Problem]:
+    """Every field of the file that HSDS 3.0 does not define (a misspelling, or another format's)."""
+    found: list[Problem] = []
+    if isinstance(document, dict) and isinstance(document.get("organizations"), list):
+        found += [Problem((), key, "unknown_property") for key in document if key not in EXPORT_ROOT_KEYS | PAGE_KEYS]
+        items = [("organization", item) for item in document["organizations"]]
+    elif isinstance(document, dict) and isinstance(document.get("contents"), list):
+        found += [Problem((), key, "unknown_property") for key in document if key not in PAGE_KEYS]
+        items = [(_kind(item), item) for item in document["contents"]]
+    elif isinstance(document, list):
+        items = [(_kind(item), item) for item in document]
+    else:
+        items = [(_kind(document), document)]
+    for number, (kind, item) in enumerate(items, start=1):
+        if isinstance(item, dict) and kind in ("organization", "service", "service_at_location"):
+            name = item.get("name") if isinstance(item.get("name"), str) else None
+            _unknown_in(item, kind, ((_ENTITY_OF[kind], number, name),), "", found)
+    return found
+
+
+def _unknown_in(node: dict[str, Any], holder: str, where: tuple[tuple[str, int, str | None], ...], prefix: str,
+                found: list[Problem]) -> None:
+    known = _hsds_properties().get(holder)
+    if known is None or len(found) >= 50:
+        return
+    for key, value in node.items():
+        if key not in known:
+            found.append(Problem(where, prefix + key, "unknown_property"))
+            continue
+        items = value if isinstance(value, list) else [value] if isinstance(value, dict) else []
+        for number, item in enumerate(items, start=1):
+            if not isinstance(item, dict):
+                continue
+            if key in _ENTITY_OF:
+                name = item.get("name") if isinstance(item.get("name"), str) else None
+                _unknown_in(item, key, (*where, (_ENTITY_OF[key], number, name)), "", found)
+            else:
+                _unknown_in(item, key, where, f"{prefix}{key}[{number}]." if isinstance(value, list)
+                            else f"{prefix}{key}.", found)
 
 
 def parse(raw: bytes) -> tuple[Any, list[Problem]]:
@@ -245,6 +301,9 @@ def read(document: Any, *, default_need_domain: str | None = None,
     organizations, problems = _organizations(document)
     if problems:
         return None, problems
+    unknown = unknown_properties(document)
+    if unknown:
+        return None, unknown[:50]
     normalised = {"organizations": organizations}
     errors = sorted(_validator().iter_errors(normalised), key=lambda e: list(map(str, e.absolute_path)))
     if errors:

@@ -41,6 +41,8 @@ PROBLEMS = {
     "unknown_code": _l("%(where)s: “%(field)s” is not one of casework's codes."),
     "duplicate_id": _l("%(where)s: this id is used more than once in the file."),
     "unknown_location": _l("%(where)s: it refers to a location that is not in the same organisation."),
+    "unknown_property": _l("%(where)s: “%(field)s” is not a field of Open Referral HSDS 3.0. casework refuses a "
+                           "file with fields it cannot recognise: remove it, or correct its spelling."),
     "belongs_elsewhere": _l("%(where)s: casework already has this id under another organisation. An import "
                             "never moves a service or location between organisations: change it in the "
                             "directory, or give it a new id."),

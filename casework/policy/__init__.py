@@ -1,4 +1,4 @@
-"""Access control, decided in one place (DESIGN.md §1, §7).
+"""Access control, decided in one place (docs/DESIGN.md §1, §7).
 
 Deny by default: an endpoint is reachable only if it is on ``PUBLIC_ENDPOINTS``
 or its view declares the roles allowed with ``@allow(...)``. Object-level

@@ -1,4 +1,4 @@
-"""Who may reach a client record (DESIGN.md §1).
+"""Who may reach a client record (docs/DESIGN.md §1).
 
 A collaborator reaches a client only when they own it or are co-assigned to
 it. Every other signed-in role is refused by the role check (``@allow``)

@@ -1,4 +1,4 @@
-"""Who may see and change a referral (DESIGN.md §1, §4, §5).
+"""Who may see and change a referral (docs/DESIGN.md §1, §4, §5).
 
 - A collaborator reaches a referral through its client: only when the client
   is in their caseload (``can_access_client``). They are its *referrer*.

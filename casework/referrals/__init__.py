@@ -1,4 +1,4 @@
-"""Closed-loop referrals: make, slip, inbox, lifecycle (DESIGN.md §4, §5)."""
+"""Closed-loop referrals: make, slip, inbox, lifecycle (docs/DESIGN.md §4, §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The referral state machine (DESIGN.md §4), enforced here and nowhere else.
+"""The referral state machine (docs/DESIGN.md §4), enforced here and nowhere else.
 
 ``TABLE`` maps (from status, to status) to the kinds of actor allowed to make
 the change and what the change needs (a reason from a code list, or an

@@ -1,4 +1,4 @@
-"""Referrals (FHIR Task-like lifecycle, DESIGN.md §4) and their event history."""
+"""Referrals (FHIR Task-like lifecycle, docs/DESIGN.md §4) and their event history."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from casework import clock, codes, vocab
 from casework.audit import AuditEvent, record
@@ -136,7 +136,7 @@ def _unused_code(session: Session) -> str:
 
 @dataclass(frozen=True)
 class ProviderView:
-    """The minimal dataset of DESIGN.md §5, and nothing else, for provider pages and the preview."""
+    """The minimal dataset of docs/DESIGN.md §5, and nothing else, for provider pages and the preview."""
 
     code: str | None
     display_code: str
@@ -158,6 +158,13 @@ class ProviderView:
     status: str | None
 
 
+def client_code_for(session: Session, client_id: str, organisation_id: str) -> str:
+    """The code a service's staff know a client by: the same for all of that organisation's referrals
+    of this client, different at every other organisation, and never the case worker's display code,
+    so two organisations comparing their lists cannot tell that they saw the same person."""
+    return codes.provider_client_code(session.info["sealer"].pseudonym(organisation_id, client_id))
+
+
 def provider_view(session: Session, referral: Referral) -> ProviderView:
     client = session.get(Client, referral.client_id)
     service = session.get(Service, referral.service_id)
@@ -167,7 +174,8 @@ def provider_view(session: Session, referral: Referral) -> ProviderView:
     withdrawn_here = referral.status == "cancelled" and referral.reason_code == "client-withdrew-consent"
     shared = sharing_consented(session, client.id) and not withdrawn_here
     return ProviderView(
-        code=referral.code, display_code=client.display_code, age_band=client.age_band,
+        code=referral.code, display_code=client_code_for(session, client.id, referral.organisation_id),
+        age_band=client.age_band,
         sex_gender=client.sex_gender, service_name=service.name, organisation_name=service.organisation.name,
         need_domain=referral.need_domain, urgency=referral.urgency,
         note_to_receiver=referral.note_to_receiver if shared else None,
@@ -223,8 +231,10 @@ def preview_view(client: Client, service: Service, actor: User, *, urgency: str,
     from casework.runtime import settings
 
     today = clock.local_today()
+    session = object_session(client)
     return ProviderView(
-        code=None, display_code=client.display_code, age_band=client.age_band, sex_gender=client.sex_gender,
+        code=None, display_code=client_code_for(session, client.id, service.organisation_id),
+        age_band=client.age_band, sex_gender=client.sex_gender,
         service_name=service.name, organisation_name=service.organisation.name, need_domain=service.need_domain,
         urgency=urgency, note_to_receiver=note or None, contact_preference=client.contact_preference,
         phone=client.phone if share_phone else None, referrer_name=actor.display_name,

@@ -263,9 +263,9 @@ def inbox() -> str:
     if organisation_id:
         _expire_lazily(db, Referral.organisation_id == organisation_id)
         referrals = services.inbox(db, organisation_id, tab)
-    clients = {c.id: c for c in db.scalars(select(Client).where(Client.id.in_({r.client_id for r in referrals})))}
+    codes = {r.id: services.client_code_for(db, r.client_id, r.organisation_id) for r in referrals}
     return render_template(
-        "referrals/inbox.html", tab=tab, tabs=TAB_LABELS, referrals=referrals, clients=clients,
+        "referrals/inbox.html", tab=tab, tabs=TAB_LABELS, referrals=referrals, client_codes=codes,
         names=_service_names(db, {r.service_id for r in referrals}), today=clock.local_today(),
         overdue_of=services.is_overdue, overdue_labels=OVERDUE, find_form=FindByCodeForm(),
     )

@@ -11,7 +11,7 @@ from .pages import follow
 
 pytestmark = pytest.mark.browser
 
-# What each role's menu must offer (DESIGN.md §1); entries whose pages do not exist yet are skipped.
+# What each role's menu must offer (docs/DESIGN.md §1); entries whose pages do not exist yet are skipped.
 # A menu may offer more, but only pages its role is allowed to open.
 ROLE_MENU = {
     "collaborator": {"clients.caseload", "clients.register", "referrals.sent"},
