@@ -223,7 +223,7 @@ event.listen(Base, "refresh", _check_seal, propagate=True)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create the engine; SQLite gets WAL, foreign keys, a busy timeout, BEGIN IMMEDIATE."""
+    """Create the engine; SQLite gets WAL, foreign keys, a busy timeout, and a write lock taken late."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -276,13 +276,50 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if conn.get_execution_options().get(SNAPSHOT_OPTION):
-            # A read-only snapshot (Database.snapshot): WAL gives it one consistent state, no lock.
-            conn.exec_driver_sql("BEGIN DEFERRED")
-            return
-        # Take the write lock at the start: a deferred transaction that reads the
-        # audit head and then writes could fail with SQLITE_BUSY under WAL.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Every transaction starts as a reader: WAL gives it one consistent state and takes no lock,
+        # so no page view waits for another's rendering. The write lock is taken by the first
+        # statement that writes (below) or by begin_writing, and held only until commit.
+        conn.info.pop(WRITING, None)
+        conn.exec_driver_sql("BEGIN DEFERRED")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_write(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        if not conn.info.get(WRITING) and statement.lstrip()[:7].upper().startswith(_WRITE_VERBS):
+            _take_write_lock(conn, cursor)
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(conn: Any) -> None:
+        conn.info.pop(WRITING, None)
+
+
+WRITING = "casework_writing"
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
+
+def _take_write_lock(conn: Any, cursor: Any) -> None:
+    """Turn this SQLite transaction into a writer: end its read-only part (nothing was written, so
+    nothing is lost) and begin again holding the write lock. Waiting for the lock is SQLite's busy
+    timeout; upgrading a reader in place instead would fail at once whenever someone else had
+    committed since it began (SQLITE_BUSY_SNAPSHOT). Reads after this see the newest state."""
+    if conn.connection.dbapi_connection.in_transaction:
+        cursor.execute("COMMIT")
+    cursor.execute("BEGIN IMMEDIATE")
+    conn.info[WRITING] = True
+
+
+def begin_writing(session: Session) -> None:
+    """Hold the database's write lock (SQLite) before a read whose answer decides a write, such as
+    the audit chain's head or a failure counter; on PostgreSQL row locks and the chain's advisory
+    lock do that, and this does nothing."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite" or conn.info.get(WRITING):
+        return
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        _take_write_lock(conn, cursor)
+    finally:
+        cursor.close()
 
 
 def check_database(engine: Engine) -> None:

@@ -1346,20 +1346,19 @@ class _AuditSpool:
 
 
 def _append_to_chain(database: Database, events: Iterator[tuple[Any, ...]], say: Callable[[str], None]) -> int:
-    """Extend the chain exactly as casework.audit.chain.record does, a batch per transaction, each
-    under the chain's lock: the PostgreSQL advisory lock, or SQLite's write lock taken at BEGIN
-    IMMEDIATE. The head is read again every time, so a row someone else wrote in between is chained."""
-    from sqlalchemy import insert, text
+    """Extend the chain exactly as casework.audit.chain does at commit, a batch per transaction, each
+    under the chain's lock: the PostgreSQL advisory lock, or SQLite's write lock. The head is read
+    again every time, so a row someone else wrote in between is chained."""
+    from sqlalchemy import insert
 
-    from casework.audit.chain import ADVISORY_LOCK_ID, head
+    from casework.audit.chain import _lock, head
     from casework.audit.models import AuditEvent
 
     written = 0
     for block in _batches(events, AUDIT_BATCH):
         with database.transaction() as session:
             _bulk_sqlite(session)
-            if session.get_bind().dialect.name == "postgresql":
-                session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
+            _lock(session)
             last_id, last_hash = head(session)
             rows = _chained(block, last_id, last_hash, database.sealer)
             session.execute(insert(AuditEvent.__table__), rows)

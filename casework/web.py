@@ -26,6 +26,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy import inspect
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from casework import policy
@@ -47,7 +48,9 @@ ERROR_MESSAGES = {
     413: _l("What you sent is too large."),
     429: _l("Too many attempts. Wait a few minutes and try again."),
     500: _l("Something went wrong on our side. Nothing was saved. Try again later."),
+    503: _l("casework is busy right now. Nothing was saved. Wait a few seconds and try again."),
 }
+BUSY_RETRY_AFTER_SECONDS = 5
 
 core = Blueprint("core", __name__)
 
@@ -176,6 +179,17 @@ def _register_error_handlers(app: Flask) -> None:
         message = _l("A stored value failed its integrity check and was not shown. "
                      "The event was recorded; tell your administrator.")
         return _error_page(500, message)
+
+    @app.errorhandler(OperationalError)
+    def database_busy(exc: OperationalError):
+        # SQLite's one writer: a request that waited its turn longer than the busy timeout is told
+        # to try again (503), with nothing half-saved, rather than failing as a server error.
+        if "database is locked" not in str(exc.orig) and "database is busy" not in str(exc.orig):
+            return unexpected(exc)
+        log.warning("database busy on %s: answered 503", request.endpoint)
+        _discard_request_work()
+        body, code = render_error(503)
+        return body, code, {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

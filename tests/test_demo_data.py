@@ -350,8 +350,11 @@ def test_audit_details_and_client_versions_are_those_of_the_services(generated, 
             consent_method="verbal", consent_date=clock_module.local_today(), uic="Hà Mi 1990 f",
             sex_gender="female", birth_year="1990", age_band="unknown", outreach_source="street",
             contact_preference="sms", share_consent=True))
-        session.flush()
-        version = session.get(Client, typed.id).version
+        typed_id = typed.id
+    # (audit rows are written when the transaction commits: read them in the next one)
+    with database.transaction() as session:
+        typed = session.get(Client, typed_id)
+        version = typed.version
         details = {a.object_id: json.loads(a.details) for a in session.scalars(
             select(AuditEvent).where(AuditEvent.action == "client.registered"))}
         generated_versions = session.execute(select(Client.version, Client.status).where(Client.id != typed.id)).all()

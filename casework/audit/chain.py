@@ -1,9 +1,11 @@
 """Writing and verifying the hash chain.
 
 hash(row) = SHA-256 over the canonical JSON of the row's fields, including its
-id and the previous row's hash. Writers serialise on a lock (PostgreSQL
-advisory transaction lock; SQLite's BEGIN IMMEDIATE write lock), so
-concurrent requests extend one chain instead of forking it.
+id and the previous row's hash. Events are queued in the transaction and
+appended when it commits, under a lock held from reading the head to commit
+(PostgreSQL advisory transaction lock; SQLite's write lock), so concurrent
+requests extend one chain instead of forking it, and nobody waits for a page
+that is still being rendered.
 
 seal(row) = HMAC-SHA256 of the hash under a key only the application holds
 (casework.crypto.seal): anyone can check the chain, but only casework can write
@@ -22,13 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.orm import Session
 
 from casework.audit.checkpoint import Checkpoint
 from casework.audit.models import AuditEvent
 from casework.crypto.seal import Sealer
-from casework.db import utcnow
+from casework.db import begin_writing, utcnow
 
 GENESIS = "0" * 64
 ADVISORY_LOCK_ID = 0x6361_7365  # "case"
@@ -49,8 +51,12 @@ def row_hash(fields: Mapping[str, Any]) -> str:
 
 
 def _lock(session: Session) -> None:
+    """The chain's lock, held from reading the head to commit: PostgreSQL's advisory transaction
+    lock, SQLite's write lock (casework.db.begin_writing)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
+    else:
+        begin_writing(session)
 
 
 def record(
@@ -63,8 +69,10 @@ def record(
     object_id: str | None = None,
     details: Mapping[str, Any] | None = None,
     at: datetime | None = None,
-) -> int:
-    """Append one event in the caller's transaction; returns its id.
+) -> None:
+    """Add one event to the caller's transaction: it is chained and written when the transaction
+    commits (``_append_queued``), so the chain's lock is held for the insert only, never while a
+    page that was read is rendered. Rolled back with the transaction, like everything else in it.
 
     ``details`` takes only ids, codes, field names, counts and flags.
     """
@@ -76,12 +84,8 @@ def record(
             details[key] = list(value)
         elif not isinstance(value, _ALLOWED_DETAIL_TYPES):
             raise TypeError(f"audit detail {key!r} must be a plain code, id or count")
-    _lock(session)
-    last = session.execute(
-        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-    ).first()
-    fields: dict[str, Any] = {
-        "id": (last.id + 1) if last else 1,
+    _sealer(session)  # fail here, not at commit, in a session that cannot seal
+    session.info.setdefault(QUEUE, []).append({
         "occurred_at": (at or utcnow()).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "actor_id": actor_id,
         "actor_role": actor_role,
@@ -89,13 +93,43 @@ def record(
         "object_type": object_type,
         "object_id": object_id,
         "details": canonical_json(details),
-        "prev_hash": last.hash if last else GENESIS,
-    }
-    fields["hash"] = row_hash(fields)
-    fields["seal"] = _sealer(session).audit(fields["hash"])
-    session.execute(insert(AuditEvent).values(**fields))
-    session.info["audit_head"] = (fields["id"], fields["hash"])
-    return fields["id"]
+    })
+
+
+QUEUE = "audit_queue"
+
+
+def _append_queued(session: Session) -> None:
+    """At commit: write the transaction's other changes, then take the chain's lock, read the head
+    and append the queued events after it, in the same transaction."""
+    queued = session.info.get(QUEUE)
+    if not queued:
+        return
+    session.flush()
+    _lock(session)
+    last = session.execute(
+        select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).first()
+    next_id, prev_hash = ((last.id + 1), last.hash) if last else (1, GENESIS)
+    sealer = _sealer(session)
+    rows = []
+    for queued_event in queued:
+        fields = {"id": next_id, **queued_event, "prev_hash": prev_hash}
+        fields["hash"] = prev_hash = row_hash(fields)
+        fields["seal"] = sealer.audit(fields["hash"])
+        rows.append(fields)
+        next_id += 1
+    session.execute(insert(AuditEvent), rows)
+    session.info.pop(QUEUE, None)
+    session.info["audit_head"] = (rows[-1]["id"], rows[-1]["hash"])
+
+
+def _forget_queued(session: Session, *_args: Any) -> None:
+    session.info.pop(QUEUE, None)
+
+
+event.listen(Session, "before_commit", _append_queued)
+event.listen(Session, "after_rollback", _forget_queued)
 
 
 def _sealer(session: Session) -> Sealer:

@@ -18,6 +18,7 @@ from casework import clock
 from casework.audit import record
 from casework.auth import passwords, totp
 from casework.auth.models import RecoveryCode, User, UserSession
+from casework.db import begin_writing
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)  # the first lock; each further lock in a row lasts twice as long
@@ -67,19 +68,30 @@ def lock_account(session: Session, user: User) -> None:
     """Re-read the account row and hold it until commit.
 
     Every check that counts failures or consumes a code runs under this lock, so
-    parallel requests cannot each see "4 failures" or "code unused" (PostgreSQL;
-    SQLite transactions are already serialised by BEGIN IMMEDIATE).
+    parallel requests cannot each see "4 failures" or "code unused" (PostgreSQL: the
+    row lock; SQLite: the write lock, taken here).
     """
+    begin_writing(session)
     session.refresh(user, with_for_update={"of": User})
 
 
 def check_password(session: Session, username: str, password: str) -> User:
-    """First step. Raises LoginFailed for unknown user, wrong password, inactive or locked."""
+    """First step. Raises LoginFailed for unknown user, wrong password, inactive or locked.
+
+    argon2 (about 0.2 s) runs outside any transaction and lock; the account is then locked and
+    read again to count the result, and a hash changed in between counts as a failure.
+    """
+    name = username.strip().lower()
+    stored = session.scalar(select(User.password_hash).where(User.username == name))
+    session.rollback()  # end the read: nobody waits while the hash is checked
+    ok = passwords.verify_password(stored, password)
+    rehashed = passwords.hash_password(password) if ok and passwords.needs_rehash(stored) else None
+    begin_writing(session)
     user = session.scalar(
-        select(User).where(User.username == username.strip().lower())
+        select(User).where(User.username == name)
         .with_for_update(of=User).execution_options(populate_existing=True)
     )
-    ok = passwords.verify_password(user.password_hash if user else None, password)
+    ok = ok and user is not None and user.password_hash == stored
     if user is None or not user.active:
         register_failure(session, user, "password")
         raise LoginFailed
@@ -89,8 +101,8 @@ def check_password(session: Session, username: str, password: str) -> User:
     if not ok:
         register_failure(session, user, "password")
         raise LoginFailed
-    if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
+    if rehashed is not None:
+        user.password_hash = rehashed
         audit_user(session, "auth.password_rehashed", user)
     return user
 
@@ -102,8 +114,10 @@ def reauthenticate(session: Session, user: User, password: str) -> bool:
     lockout ends every session of the account, so a borrowed, unlocked screen
     cannot be used to guess the password.
     """
+    stored = user.password_hash
+    ok = passwords.verify_password(stored, password)  # before the lock: argon2 holds nobody up
     lock_account(session, user)
-    if not _is_locked(user) and passwords.verify_password(user.password_hash, password):
+    if not _is_locked(user) and ok and user.password_hash == stored:
         return True
     register_failure(session, user, "reauthentication")
     if _is_locked(user):
@@ -113,6 +127,7 @@ def reauthenticate(session: Session, user: User, password: str) -> bool:
 
 def check_second_factor(session: Session, user: User, code: str) -> None:
     """Second step: a fresh TOTP code or an unused recovery code."""
+    recovery = matching_recovery_code(session, user, code)  # argon2, before the lock
     lock_account(session, user)
     if _is_locked(user) or not user.active:
         raise LoginFailed
@@ -122,24 +137,32 @@ def check_second_factor(session: Session, user: User, code: str) -> None:
     if step is not None:
         user.totp_last_counter = step
         return
-    if use_recovery_code(session, user, code):
+    if recovery is not None and use_recovery_code(session, recovery):
         audit_user(session, "auth.recovery_code_used", user)
         return
     register_failure(session, user, "second_factor")
     raise LoginFailed
 
 
-def use_recovery_code(session: Session, user: User, raw: str) -> bool:
+def matching_recovery_code(session: Session, user: User, raw: str) -> int | None:
+    """The id of the unused recovery code ``raw`` is, if any (argon2 per code: call it unlocked)."""
     code = totp.normalise_code(raw).upper().replace("-", "")
     if len(code) != 10:
-        return False
-    for candidate in session.scalars(
-        select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        return None
+    for candidate_id, code_hash in session.execute(
+        select(RecoveryCode.id, RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id,
+                                                              RecoveryCode.used_at.is_(None))
     ):
-        if passwords.verify_password(candidate.code_hash, code):
-            candidate.used_at = clock.utcnow()
-            return True
-    return False
+        if passwords.verify_password(code_hash, code):
+            return candidate_id
+    return None
+
+
+def use_recovery_code(session: Session, code_id: int) -> bool:
+    """Mark the code used, unless a parallel sign-in already did (under the account's lock)."""
+    done = session.execute(update(RecoveryCode).where(RecoveryCode.id == code_id, RecoveryCode.used_at.is_(None))
+                           .values(used_at=clock.utcnow()))
+    return done.rowcount == 1
 
 
 def new_recovery_codes(session: Session, user: User) -> list[str]:

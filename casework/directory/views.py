@@ -216,9 +216,10 @@ def import_() -> WerkzeugResponse | tuple[str, int] | str:
         messages = [_problem_message(p) for p in problems]
         return render_template("directory/import.html", form=form, problems=messages, report=None), 400
     services.import_document(db, current_user, plan)
+    db.commit()  # the import's audit row, which holds its report, is written as it commits
     event_id = db.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.action == "directory.imported",
                                                                AuditEvent.actor_id == current_user.id))
-    db.commit()
+    db.rollback()
     return redirect(url_for("directory.import_", report=event_id))
 
 

@@ -17,7 +17,7 @@ from casework import clock, codes, vocab
 from casework.audit import AuditEvent, record
 from casework.auth.models import User
 from casework.clients.models import Client
-from casework.db import new_id
+from casework.db import begin_writing, new_id
 from casework.directory.models import Service
 from casework.policy.clients import caseload_filter
 from casework.referrals import lifecycle
@@ -382,8 +382,11 @@ def expire_due(session: Session, *, where: Any = None) -> int:
     if where is not None:
         query = query.where(where)
     count = 0
-    # Lock every row first (PostgreSQL; SQLite's write lock covers it), before the audit lock that each
-    # change takes: a row busy in someone else's transaction is skipped and expires next time.
+    if session.scalar(query.with_only_columns(Referral.id).limit(1)) is None:
+        return 0  # the usual case on an inbox view: nothing due, and no lock taken
+    # Lock every row first (PostgreSQL; on SQLite the write lock), before the audit lock taken at
+    # commit: a row busy in someone else's transaction is skipped and expires next time.
+    begin_writing(session)
     query = query.order_by(Referral.expires_on).with_for_update(skip_locked=True)
     for referral in session.scalars(query).all():
         lifecycle.apply(session, referral, lifecycle.Change(to="cancelled", reason_code="expired"),
