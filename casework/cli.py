@@ -339,8 +339,73 @@ def _serve(settings: Settings) -> None:
     from casework import create_app
 
     app = create_app(settings)
-    click.echo(f"casework ({settings.mode}) on http://{settings.host}:{settings.port}/  (Ctrl+C stops)")
-    waitress_serve(app, **server_options(settings))
+    workers = settings.worker_count
+    click.echo(f"casework ({settings.mode}) on http://{settings.host}:{settings.port}/  "
+               f"({workers} process{'es' if workers > 1 else ''} of {settings.threads} threads; Ctrl+C stops)")
+    if workers == 1:
+        waitress_serve(app, **server_options(settings))
+        return
+    app.extensions["casework"].database.dispose()  # checked; each process opens its own connections
+    _serve_forked(settings, workers)
+
+
+RESPAWN_PAUSE_SECONDS = 1.0
+
+
+def _serve_forked(settings: Settings, workers: int) -> None:
+    """Several waitress processes on one listening socket, so every core serves (one Python process
+    runs on one core at a time). The parent only keeps ``workers`` children alive and stops them."""
+    import os
+    import signal
+    import socket
+    import time
+
+    listener = socket.create_server((settings.host, settings.port), backlog=1024)
+    listener.set_inheritable(True)
+    options = {k: v for k, v in server_options(settings).items() if k not in ("host", "port")}
+    children: set[int] = set()
+    stopping = False
+
+    def spawn() -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker: its own application, database connections and waitress
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            from waitress import serve as waitress_serve
+
+            from casework import create_app
+
+            try:
+                waitress_serve(create_app(settings), sockets=[listener], **options)
+            finally:
+                os._exit(0)
+        children.add(pid)
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                children.discard(pid)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for _ in range(workers):
+        spawn()
+    while children:
+        try:
+            pid, _status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        children.discard(pid)
+        if not stopping:  # a worker died: replace it, without spinning if it cannot start
+            time.sleep(RESPAWN_PAUSE_SECONDS)
+            spawn()
+    listener.close()
 
 
 # waitress refuses these itself, before a byte of the body is read or spooled to disk.

@@ -52,6 +52,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     threads: int = 8
+    # Serving processes (`casework serve`); 0: one per core when rate limits are shared (Redis), else one.
+    workers: int = 0
     indicator_target_percent: int = 80
     # One computation of a year's report figures is shown for this long (0: recount on every view).
     report_max_age_minutes: int = 10
@@ -79,6 +81,8 @@ class Settings:
             self.database_url = f"sqlite:///{self.instance_path / 'casework.sqlite3'}"
         if self.mode == "production" and not self.require_2fa:
             raise ConfigError("CASEWORK_REQUIRE_2FA cannot be switched off in production mode")
+        if not 0 <= self.workers <= 64:
+            raise ConfigError("CASEWORK_WORKERS must be between 0 (automatic) and 64")
         if not 4 <= self.blind_index_bits <= 32:
             raise ConfigError("CASEWORK_BLIND_INDEX_BITS must be between 4 and 32")
         if self.report_max_age_minutes < 0:
@@ -87,6 +91,13 @@ class Settings:
             raise ConfigError("CASEWORK_INDICATOR_TARGET_PERCENT must be between 1 and 100")
         if self.dhis2_mapping and not Path(self.dhis2_mapping).is_file():
             raise ConfigError(f"CASEWORK_DHIS2_MAPPING names no readable file ({self.dhis2_mapping})")
+
+    @property
+    def worker_count(self) -> int:
+        if self.workers > 0:
+            return self.workers
+        shared_limits = not self.ratelimit_storage_uri.startswith("memory://")
+        return max(1, min(os.cpu_count() or 1, 8)) if shared_limits else 1
 
     @property
     def is_sqlite(self) -> bool:

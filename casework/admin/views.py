@@ -23,6 +23,7 @@ from casework.audit import AuditEvent
 from casework.auth.forms import ActionForm
 from casework.auth.models import User
 from casework.directory.models import Organisation
+from casework.paging import page_arg, page_of
 from casework.policy import allow
 from casework.runtime import db_session
 
@@ -67,9 +68,20 @@ def _user_or_404(user_id: str) -> User:
 def users() -> str:
     from casework.auth.services import UNDER_ATTACK_LOCKOUTS
 
-    rows = db_session().scalars(select(User).order_by(User.active.desc(), User.username)).all()
-    under_attack = [u for u in rows if (u.lockouts or 0) >= UNDER_ATTACK_LOCKOUTS]
-    return render_template("admin/users.html", users=rows, under_attack=under_attack)
+    db = db_session()
+    search = (request.args.get("q") or "").strip()[:64]
+    query = select(User)
+    if search:
+        pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(func.lower(User.username).like(pattern, escape="\\")
+                            | func.lower(User.display_name).like(pattern, escape="\\"))
+    page = page_arg()
+    rows, has_next = page_of(db, query.order_by(User.active.desc(), User.username, User.id),
+                             page=page, per_page=USERS_PAGE)
+    under_attack = db.scalars(select(User).where(User.lockouts >= UNDER_ATTACK_LOCKOUTS, User.active.is_(True))
+                              .order_by(User.lockouts.desc(), User.username)).all()  # few: all of them
+    return render_template("admin/users.html", users=rows, under_attack=under_attack, page=page,
+                           has_next=has_next, search=search)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -247,6 +259,9 @@ def organisations() -> str:
 
 
 # --- audit log ---------------------------------------------------------------------
+
+
+USERS_PAGE = 30
 
 
 @bp.route("/audit")

@@ -3,7 +3,7 @@ caseload, and the page of an account whose records are on hold. Names and counts
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -12,6 +12,7 @@ from casework.approvals import labels, services
 from casework.approvals.forms import DecisionForm, VersionForm
 from casework.auth.forms import ActionForm
 from casework.auth.models import User
+from casework.paging import page_arg
 from casework.policy import allow
 from casework.runtime import db_session
 
@@ -24,18 +25,13 @@ def _me() -> User:
     return current_user._get_current_object()
 
 
-def _page_arg(name: str) -> int:
-    value = request.args.get(name, "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 10_000 else 1
-
-
 @bp.route("/")
 @allow("supervisor", "admin")
 def index() -> str:
     db = db_session()
     if services.lapse_due(db):
         db.commit()
-    page, done_page = _page_arg("page"), _page_arg("done")
+    page, done_page = page_arg("page"), page_arg("done")
     pending, more_pending = services.queue(db, _me(), page=page, per_page=PER_PAGE)
     decided, more_decided = services.decided(db, page=done_page, per_page=PER_PAGE)
     return render_template(

@@ -29,6 +29,7 @@ from casework.clients.models import (
     FollowUp,
 )
 from casework.errors import CaseworkError
+from casework.paging import page_of
 from casework.policy.clients import caseload_filter, in_caseload
 
 MINOR_AGE = 18
@@ -478,16 +479,29 @@ class CaseloadRow:
     co_assigned: bool
 
 
-def caseload(session: Session, user: User) -> list[CaseloadRow]:
-    """The user's clients, open first, with current needs and last contact (a few queries, no decryption)."""
-    clients = list(session.scalars(
-        select(Client).where(caseload_filter(user.id))
-        .order_by(Client.status.desc(), Client.registered_at.desc())
-    ))
+CASELOAD_PAGE = 30
+
+
+@dataclass
+class CaseloadPage:
+    rows: list[CaseloadRow]
+    page: int
+    has_next: bool
+    total: int
+
+
+def caseload(session: Session, user: User, *, page: int = 1, per_page: int = CASELOAD_PAGE) -> CaseloadPage:
+    """A page of the user's clients, open first and newest first, with current needs and last contact
+    (a few queries on that page's clients only, no decryption), and how many there are in all."""
+    clients, has_next = page_of(session, select(Client).where(caseload_filter(user.id))
+                                .order_by(Client.status.desc(), Client.registered_at.desc(), Client.id),
+                                page=page, per_page=per_page)
     ids = [c.id for c in clients]
     needs = open_needs(session, ids)
     contacts = last_contacts(session, ids)
-    return [CaseloadRow(c, needs.get(c.id, []), contacts.get(c.id), c.owner_id != user.id) for c in clients]
+    total = session.scalar(select(func.count()).select_from(Client).where(caseload_filter(user.id))) or 0
+    return CaseloadPage([CaseloadRow(c, needs.get(c.id, []), contacts.get(c.id), c.owner_id != user.id)
+                         for c in clients], page, has_next, total)
 
 
 def open_needs(session: Session, client_ids: list[str]) -> dict[str, list[tuple[str, str]]]:

@@ -18,6 +18,7 @@ from casework.auth.models import User
 from casework.clients import forms, services, storage
 from casework.clients.models import Assessment, CaseNote, Client, Consent, FollowUp
 from casework.extensions import limiter
+from casework.paging import page_arg
 from casework.policy import allow
 from casework.policy.clients import can_access_client, can_remove_coassignment, in_caseload, is_owner
 from casework.runtime import db_session, runtime
@@ -106,11 +107,10 @@ def caseload() -> str:
 def _render_caseload(find_form: forms.FindForm, **extra: Any) -> str:
     db = db_session()
     user = _actor()
-    rows = services.caseload(db, user)
+    listing = services.caseload(db, user, page=page_arg())
     return render_template(
-        "clients/caseload.html", rows=rows, overdue=services.overdue_follow_ups(db, user),
-        find_form=find_form, today=clock.local_today(),
-        caseload_client_ids=[r.client.id for r in rows], **extra,
+        "clients/caseload.html", rows=listing.rows, listing=listing, overdue=services.overdue_follow_ups(db, user),
+        find_form=find_form, today=clock.local_today(), **extra,
     )
 
 

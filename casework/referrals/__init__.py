@@ -48,7 +48,16 @@ def _referral_context() -> dict[str, object]:
     return context
 
 
-def _waiting() -> list[WaitingReferral]:
+PANEL_ROWS = 10  # the caseload page shows this many; the rest are one click away in the sent list
+
+
+@dataclass(frozen=True)
+class WaitingPanel:
+    rows: list[WaitingReferral]
+    more: bool  # more than PANEL_ROWS: the panel links to every overdue referral
+
+
+def _waiting() -> WaitingPanel:
     """The signed-in collaborator's caseload referrals that are overdue (not accepted / not completed)."""
     from casework import clock
     from casework.directory.models import Service
@@ -56,10 +65,10 @@ def _waiting() -> list[WaitingReferral]:
     from casework.runtime import db_session
 
     if getattr(current_user, "role", None) != "collaborator":
-        return []
+        return WaitingPanel([], False)
     db = db_session()
     today = clock.local_today()
-    rows = services.sent(db, current_user.id, overdue_only=True)
+    rows, more = services.sent(db, current_user.id, overdue_only=True, per_page=PANEL_ROWS)
     names = {s.id: s.name for s in db.query(Service).filter(Service.id.in_({r.service_id for r, _ in rows}))}
     result = []
     for referral, client in rows:
@@ -67,7 +76,7 @@ def _waiting() -> list[WaitingReferral]:
         due = referral.accept_due_on if why == "not_accepted" else referral.complete_due_on
         result.append(WaitingReferral(referral.id, referral.code, client.id, client.display_code,
                                       names.get(referral.service_id, ""), referral.status, why, due))
-    return result
+    return WaitingPanel(result, more)
 
 
 @dataclass(frozen=True)
@@ -89,7 +98,7 @@ def _with_feedback() -> list[FeedbackWaiting]:
     if getattr(current_user, "role", None) != "collaborator":
         return []
     db = db_session()
-    rows = services.sent(db, current_user.id)
+    rows = services.with_feedback(db, current_user.id)
     unread = services.unread_feedback(db, current_user.id, {r.id for r, _ in rows})
     rows = [(r, c) for r, c in rows if r.id in unread]
     names = {s.id: s.name for s in db.query(Service).filter(Service.id.in_({r.service_id for r, _ in rows}))}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from casework import clock, codes, vocab
@@ -19,6 +19,7 @@ from casework.auth.models import User
 from casework.clients.models import Client
 from casework.db import begin_writing, new_id
 from casework.directory.models import Service
+from casework.paging import page_of
 from casework.policy.clients import caseload_filter
 from casework.referrals import lifecycle
 from casework.referrals.models import Referral
@@ -301,7 +302,26 @@ def is_overdue(referral: Referral, today: date) -> str | None:
 INBOX_TABS = ("new", "accepted", "in-progress", "overdue", "closed")
 
 
-def inbox(session: Session, organisation_id: str, tab: str) -> list[Referral]:
+INBOX_PAGE = 25
+SENT_PAGE = 25
+
+
+def inbox(session: Session, organisation_id: str, tab: str, *, page: int = 1,
+          per_page: int = INBOX_PAGE) -> tuple[list[Referral], bool]:
+    """A page of one inbox tab, urgent first, then oldest first (they wait longest), and whether
+    another page follows."""
+    return page_of(session, _inbox_query(organisation_id, tab)
+                   .order_by(Referral.urgency.desc(), Referral.created_at, Referral.id),
+                   page=page, per_page=per_page)
+
+
+def inbox_counts(session: Session, organisation_id: str) -> dict[str, int]:
+    """How many referrals each tab holds (one count per tab, on the organisation-status index)."""
+    return {tab: session.scalar(_inbox_query(organisation_id, tab).with_only_columns(func.count())) or 0
+            for tab in INBOX_TABS}
+
+
+def _inbox_query(organisation_id: str, tab: str) -> Select[Any]:
     today = clock.local_today()
     query = select(Referral).where(Referral.organisation_id == organisation_id)
     if tab == "new":
@@ -315,16 +335,26 @@ def inbox(session: Session, organisation_id: str, tab: str) -> list[Referral]:
     else:
         # entered-in-error is left out: such a referral was never meant for this organisation's eyes
         query = query.where(Referral.status.in_(("completed", "rejected", "cancelled", "failed")))
-    return list(session.scalars(query.order_by(Referral.urgency.desc(), Referral.created_at).limit(200)))
+    return query
 
 
-def sent(session: Session, user_id: str, *, overdue_only: bool = False) -> list[tuple[Referral, Client]]:
-    """Referrals for the clients in the user's caseload, newest first."""
+def sent(session: Session, user_id: str, *, overdue_only: bool = False, page: int = 1,
+         per_page: int = SENT_PAGE) -> tuple[list[tuple[Referral, Client]], bool]:
+    """A page of the referrals for the clients in the user's caseload, newest first."""
     query = (select(Referral, Client).join(Client, Client.id == Referral.client_id)
              .where(caseload_filter(user_id), Referral.status != "entered-in-error"))
     if overdue_only:
         query = query.where(overdue_condition(clock.local_today()))
-    return [(r, c) for r, c in session.execute(query.order_by(Referral.created_at.desc()).limit(300))]
+    return page_of(session, query.order_by(Referral.created_at.desc(), Referral.id), page=page, per_page=per_page,
+                   scalars=False)
+
+
+def with_feedback(session: Session, user_id: str) -> list[tuple[Referral, Client]]:
+    """The caseload's referrals on which a service wrote feedback (the panel keeps the unread ones)."""
+    return [tuple(row) for row in session.execute(
+        select(Referral, Client).join(Client, Client.id == Referral.client_id)
+        .where(caseload_filter(user_id), Referral.feedback_enc.is_not(None), Referral.status != "entered-in-error")
+        .order_by(Referral.created_at.desc(), Referral.id))]
 
 
 def for_client(session: Session, client_id: str) -> list[Referral]:

@@ -24,6 +24,7 @@ from casework.auth.models import User
 from casework.clients.models import Client
 from casework.clients.services import record_view
 from casework.directory.models import Service
+from casework.paging import page_arg
 from casework.policy import allow
 from casework.policy import referrals as policy
 from casework.policy.clients import caseload_filter
@@ -211,12 +212,14 @@ def sent() -> str:
     in_caseload = select(Client.id).where(caseload_filter(current_user.id))
     _expire_lazily(db, Referral.client_id.in_(in_caseload))
     overdue_only = request.args.get("show") == "overdue"
-    rows = services.sent(db, current_user.id, overdue_only=overdue_only)
+    page = page_arg()
+    rows, has_next = services.sent(db, current_user.id, overdue_only=overdue_only, page=page)
     names = _service_names(db, {r.service_id for r, _c in rows})
     today = clock.local_today()
     unread = services.unread_feedback(db, current_user.id, {r.id for r, _c in rows})
     return render_template("referrals/sent.html", rows=rows, names=names, today=today, unread=unread,
-                           overdue_of=services.is_overdue, overdue_labels=OVERDUE, overdue_only=overdue_only)
+                           overdue_of=services.is_overdue, overdue_labels=OVERDUE, overdue_only=overdue_only,
+                           page=page, has_next=has_next)
 
 
 @bp.route("/referrals/<referral_id>")
@@ -260,14 +263,17 @@ def inbox() -> str:
     tab = tab if tab in services.INBOX_TABS else "new"
     organisation_id = current_user.organisation_id
     referrals: list[Referral] = []
+    page, has_next, counts = page_arg(), False, dict.fromkeys(services.INBOX_TABS, 0)
     if organisation_id:
         _expire_lazily(db, Referral.organisation_id == organisation_id)
-        referrals = services.inbox(db, organisation_id, tab)
+        referrals, has_next = services.inbox(db, organisation_id, tab, page=page)
+        counts = services.inbox_counts(db, organisation_id)
     codes = {r.id: services.client_code_for(db, r.client_id, r.organisation_id) for r in referrals}
     return render_template(
         "referrals/inbox.html", tab=tab, tabs=TAB_LABELS, referrals=referrals, client_codes=codes,
         names=_service_names(db, {r.service_id for r in referrals}), today=clock.local_today(),
         overdue_of=services.is_overdue, overdue_labels=OVERDUE, find_form=FindByCodeForm(),
+        page=page, has_next=has_next, counts=counts,
     )
 
 
