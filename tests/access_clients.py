@@ -7,7 +7,7 @@ that does not exist, so a collaborator cannot learn that a record exists
 Anonymous visitors are sent to sign in (GET) or refused (POST).
 """
 
-COLLABORATOR_PAGES = ("clients.caseload", "clients.register", "clients.worklist_view")
+COLLABORATOR_PAGES = ("clients.caseload", "clients.register", "clients.worklist_view", "clients.follow_ups_overdue")
 COLLABORATOR_FORMS = {"clients.find": "ok", "clients.request_coassign": "redirect"}
 CLIENT_GETS = ("clients.view", "clients.assess", "clients.assessments", "clients.close",
                "clients.record_sheet", "clients.correct", "clients.erase", "clients.note_correct",

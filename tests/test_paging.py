@@ -80,3 +80,25 @@ def test_the_admin_finds_accounts_by_name_and_pages_through_all_of_them(make_use
     # A search finds one, also in capitals, and a % in it is only a character
     assert usernames.findall(admin.get("/admin/users?q=PAGE07").get_data(as_text=True)) == ["ctv.page07"]
     assert usernames.findall(admin.get("/admin/users?q=%25").get_data(as_text=True)) == []
+
+
+def test_overdue_follow_ups_show_ten_on_the_caseload_and_all_on_their_page(make_user, new_browser, database, clock):
+    from datetime import timedelta
+
+    from casework.clients.models import FollowUp
+    from casework.db import new_id
+
+    owner = make_user("collaborator")
+    client_id, code = make_client(database, owner.user_id, history=False)
+    with database.transaction() as session:
+        for n in range(15):
+            follow = FollowUp(id=new_id(), client_id=client_id, created_by=owner.user_id,
+                              due_on=clock.now.date() - timedelta(days=n + 1))
+            session.add(follow)
+            follow.description = f"Gọi lại lần {n}"
+    browser = signed_in_as(new_browser, owner)
+    caseload = browser.get("/clients/").get_data(as_text=True)
+    section = caseload.split('id="overdue-h"')[1].split("</section>")[0]
+    assert section.count(f">{code}<") == 10 and ">15<" in section and "/clients/follow-ups/overdue" in section
+    page = browser.get("/clients/follow-ups/overdue").get_data(as_text=True)
+    assert page.count(f">{code}<") == 15 and "Gọi lại" not in page  # dates and codes only

@@ -29,4 +29,8 @@ class AuditEvent(Base):
     # recomputed by someone without the keys has hashes that hold and seals that do not.
     seal: Mapped[str | None] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_object", "object_type", "object_id"),
+        # "the newest event of this kind on this record" (unread feedback on the caseload) in one seek
+        Index("ix_audit_events_object_action", "object_type", "object_id", "action", "id"),
+    )

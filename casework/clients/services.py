@@ -533,14 +533,26 @@ def last_contacts(session: Session, client_ids: list[str]) -> dict[str, datetime
     return {cid: at for cid, at in rows if at is not None}
 
 
-def overdue_follow_ups(session: Session, user: User) -> list[tuple[FollowUp, Client]]:
+@dataclass
+class OverduePage:
+    rows: list[tuple[date, str, str]]  # (due on, client id, client display code)
+    page: int
+    has_next: bool
+    total: int
+
+
+def overdue_follow_ups(session: Session, user: User, *, page: int = 1, per_page: int = CASELOAD_PAGE) -> OverduePage:
+    """The caseload's open follow-ups past their date, the longest overdue first: a page of them
+    (dates and display codes only, nothing decrypted) and how many there are."""
     today = clock.local_today()
-    return list(session.execute(
-        select(FollowUp, Client).join(Client, Client.id == FollowUp.client_id)
-        .where(caseload_filter(user.id), FollowUp.done_at.is_(None), FollowUp.due_on < today,
-               Client.status == "open")
-        .order_by(FollowUp.due_on)
-    ).all())
+    condition = (caseload_filter(user.id), FollowUp.done_at.is_(None), FollowUp.due_on < today,
+                 Client.status == "open")
+    rows, has_next = page_of(session, select(FollowUp.due_on, Client.id, Client.display_code)
+                             .join(Client, Client.id == FollowUp.client_id).where(*condition)
+                             .order_by(FollowUp.due_on, FollowUp.id), page=page, per_page=per_page, scalars=False)
+    total = session.scalar(select(func.count()).select_from(FollowUp).join(Client, Client.id == FollowUp.client_id)
+                           .where(*condition)) or 0
+    return OverduePage(rows, page, has_next, total)
 
 
 def find_in_caseload(session: Session, user: User, query: str) -> tuple[Client | None, int]:

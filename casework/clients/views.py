@@ -98,10 +98,21 @@ def _refused(exc: services.ClientError, client: Client) -> Response:
 # --- caseload and search ------------------------------------------------------------------
 
 
+PANEL_ROWS = 10  # overdue follow-ups shown on the caseload page; the rest on their own page
+
+
 @bp.route("/")
 @allow("collaborator")
 def caseload() -> str:
     return _render_caseload(forms.FindForm())
+
+
+@bp.route("/follow-ups/overdue")
+@allow("collaborator")
+def follow_ups_overdue() -> str:
+    """Every overdue follow-up of the caseload, a page at a time."""
+    overdue = services.overdue_follow_ups(db_session(), _actor(), page=page_arg())
+    return render_template("clients/follow_ups_overdue.html", overdue=overdue)
 
 
 def _render_caseload(find_form: forms.FindForm, **extra: Any) -> str:
@@ -109,7 +120,8 @@ def _render_caseload(find_form: forms.FindForm, **extra: Any) -> str:
     user = _actor()
     listing = services.caseload(db, user, page=page_arg())
     return render_template(
-        "clients/caseload.html", rows=listing.rows, listing=listing, overdue=services.overdue_follow_ups(db, user),
+        "clients/caseload.html", rows=listing.rows, listing=listing,
+        overdue=services.overdue_follow_ups(db, user, per_page=PANEL_ROWS),
         find_form=find_form, today=clock.local_today(), **extra,
     )
 

@@ -89,20 +89,25 @@ class FeedbackWaiting:
     service_name: str
 
 
-def _with_feedback() -> list[FeedbackWaiting]:
+@dataclass(frozen=True)
+class FeedbackPanel:
+    rows: list[FeedbackWaiting]
+    more: bool  # more than PANEL_ROWS: the panel links to all of them in the sent list
+
+
+def _with_feedback() -> FeedbackPanel:
     """The signed-in collaborator's caseload referrals with feedback written since they last opened them."""
     from casework.directory.models import Service
     from casework.referrals import services
     from casework.runtime import db_session
 
     if getattr(current_user, "role", None) != "collaborator":
-        return []
+        return FeedbackPanel([], False)
     db = db_session()
-    rows = services.with_feedback(db, current_user.id)
-    unread = services.unread_feedback(db, current_user.id, {r.id for r, _ in rows})
-    rows = [(r, c) for r, c in rows if r.id in unread]
-    names = {s.id: s.name for s in db.query(Service).filter(Service.id.in_({r.service_id for r, _ in rows}))}
-    return [FeedbackWaiting(r.id, r.code, c.display_code, names.get(r.service_id, "")) for r, c in rows]
+    rows, more = services.with_unread_feedback(db, current_user.id, per_page=PANEL_ROWS)
+    names = {s.id: s.name for s in db.query(Service).filter(Service.id.in_({service for _i, _c, service, _d in rows}))}
+    return FeedbackPanel([FeedbackWaiting(rid, code, display, names.get(service, ""))
+                          for rid, code, service, display in rows], more)
 
 
 def _client_referrals(client: object) -> list[tuple[object, str, str | None]]:

@@ -211,15 +211,17 @@ def sent() -> str:
     db = db_session()
     in_caseload = select(Client.id).where(caseload_filter(current_user.id))
     _expire_lazily(db, Referral.client_id.in_(in_caseload))
-    overdue_only = request.args.get("show") == "overdue"
+    show = request.args.get("show")
+    overdue_only, feedback_only = show == "overdue", show == "feedback"
     page = page_arg()
-    rows, has_next = services.sent(db, current_user.id, overdue_only=overdue_only, page=page)
+    rows, has_next = services.sent(db, current_user.id, overdue_only=overdue_only, feedback_only=feedback_only,
+                                   page=page)
     names = _service_names(db, {r.service_id for r, _c in rows})
     today = clock.local_today()
     unread = services.unread_feedback(db, current_user.id, {r.id for r, _c in rows})
     return render_template("referrals/sent.html", rows=rows, names=names, today=today, unread=unread,
                            overdue_of=services.is_overdue, overdue_labels=OVERDUE, overdue_only=overdue_only,
-                           page=page, has_next=has_next)
+                           feedback_only=feedback_only, page=page, has_next=has_next)
 
 
 @bp.route("/referrals/<referral_id>")

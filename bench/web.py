@@ -1,7 +1,9 @@
 """HTTP benchmark: casework as its users meet it, served by `casework serve`, under concurrent users.
 
-    .venv/bin/python bench/http.py --instance /tmp/bench-http          # SQLite, builds the data once
-    .venv/bin/python bench/http.py --instance /tmp/bench-http --postgres postgresql://postgres@127.0.0.1:5432/postgres
+(Not named http.py: that would hide the standard library's http package.)
+
+    .venv/bin/python bench/web.py --instance /tmp/bench-http          # SQLite, builds the data once
+    .venv/bin/python bench/web.py --instance /tmp/bench-http --postgres postgresql://postgres@127.0.0.1:5432/postgres
 
 It builds (once, kept in --instance) a database with `casework demo-data --clients N` (20,000 by
 default, 40 collaborators: demo.ctv001 carries about four times the usual caseload), starts the
