@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 import casework.models  # noqa: F401  (registers every encrypted column)
@@ -112,26 +112,41 @@ def rewrap(
     batch_size: int = REWRAP_BATCH,
     report: Callable[[RewrapProgress], None] | None = None,
 ) -> int:
-    """Re-encrypt every value not under the primary key, one committed batch at a time.
+    """Re-encrypt every value not under the primary key, a committed batch of rows at a time;
+    returns how many values were re-encrypted.
 
-    Safe to interrupt: each batch commits on its own and the next run picks up
-    whatever still carries an old key id. Safe online: rows are updated only
-    where the ciphertext is still the one read (compare-and-set).
+    Row by row: every stale field of a row is re-encrypted together, so a sealed row's seal is
+    checked once and written once (casework.db). A row whose seal does not hold stops the run:
+    re-sealing it would launder a forgery. Safe to interrupt: each batch commits on its own and
+    the next run picks up whatever still carries an old key id. Safe online: a row is updated only
+    if it is still as it was read (its seal, or every ciphertext, compared and set).
     """
     cipher: FieldCipher = database.cipher
     prefix = f"{FORMAT_VERSION}.{cipher.primary_key_id}."
-    total = 0
+    by_table: dict[str, tuple[Table, list[str]]] = {}
     for table, column in encrypted_columns():
-        col, id_col = table.c[column], table.c.id
-        model = _model_of(table)
-        covered = sealed_columns(model) if model is not None else ("id", column)
-        stale = col.is_not(None) & ~col.startswith(prefix, autoescape=True)
-        done, last_id = 0, ""
+        by_table.setdefault(table.name, (table, []))[1].append(column)
+    total = 0
+    for table, columns in by_table.values():
+        id_col, model = table.c.id, _model_of(table)
+        covered = sealed_columns(model) if model is not None else ("id", *columns)
+        stale_of = {c: table.c[c].is_not(None) & ~table.c[c].startswith(prefix, autoescape=True) for c in columns}
+        stale = or_(*stale_of.values())
         with database.transaction() as session:
-            initial = session.scalar(select(func.count()).where(stale)) or 0
+            initial = sum(session.scalar(select(func.count()).where(cond)) or 0 for cond in stale_of.values())
+        picked = [table.c[c] for c in covered] + ([table.c.seal] if model is not None else [])
+        statement = update(table).where(id_col == bindparam("rid"))
+        if model is not None:
+            statement = statement.where(table.c.seal == bindparam("old_seal"))
+        else:
+            statement = statement.where(*[table.c[c].is_not_distinct_from(bindparam(f"old_{c}")) for c in columns])
+        changes = {**{c: bindparam(f"new_{c}") for c in columns}, **unchanged_onupdate_columns(table)}
+        if model is not None:
+            changes["seal"] = bindparam("new_seal")
+        statement = statement.values(changes)
+        done, last_id = 0, ""
         while True:
             with database.transaction() as session:
-                picked = [table.c[c] for c in covered] + ([table.c.seal] if model is not None else [])
                 rows = session.execute(
                     select(*picked).where(stale, id_col > last_id).order_by(id_col).limit(batch_size)
                 ).mappings().all()
@@ -141,27 +156,24 @@ def rewrap(
                 for row in rows:
                     values = {c: row[c] for c in covered}
                     if model is not None and not database.sealer.row_holds(table.name, values, row["seal"]):
-                        # Re-sealing a forged row would launder it: refuse, as loading it would.
                         raise RowIntegrityError(table.name, str(row["id"]))
-                    token = row[column]
-                    fresh = cipher.reencrypt(token, table=table.name, column=column, row_id=str(row["id"]))
-                    if fresh is None:
+                    fresh = {c: cipher.reencrypt(row[c], table=table.name, column=c, row_id=str(row["id"]))
+                             for c in columns if row[c] is not None}
+                    fresh = {c: token for c, token in fresh.items() if token is not None}
+                    if not fresh:
                         continue
-                    param = {"rid": row["id"], "old": token, "new": fresh}
+                    after = {**values, **fresh}
+                    param = {"rid": row["id"], **{f"new_{c}": after[c] for c in columns}}
                     if model is not None:
-                        param["old_seal"] = row["seal"]
-                        param["new_seal"] = database.sealer.row(table.name, {**values, column: fresh})
+                        param |= {"old_seal": row["seal"], "new_seal": database.sealer.row(table.name, after)}
+                    else:
+                        param |= {f"old_{c}": row[c] for c in columns}
                     params.append(param)
+                    done += len(fresh)
                 if params:
-                    statement = update(table).where(id_col == bindparam("rid"), col == bindparam("old"))
-                    changes = {column: bindparam("new"), **unchanged_onupdate_columns(table)}
-                    if model is not None:
-                        statement = statement.where(table.c.seal == bindparam("old_seal"))
-                        changes["seal"] = bindparam("new_seal")
-                    session.execute(statement.values(changes), params)
+                    session.execute(statement, params)
                 last_id = rows[-1]["id"]
-                done += len(params)
             if report:
-                report(RewrapProgress(table.name, column, done, max(initial - done, 0)))
+                report(RewrapProgress(table.name, ",".join(columns), done, max(initial - done, 0)))
         total += done
     return total
