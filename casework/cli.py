@@ -471,6 +471,20 @@ def quickstart(ctx: click.Context, port: int | None, no_serve: bool) -> None:
         _serve(settings)
 
 
+@cli.command()
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Report what in this installation's configuration weakens it; exit 1 if anything must be fixed."""
+    from casework.check import run
+
+    findings = run(_settings(ctx))
+    for finding in findings:
+        click.echo(f"{'PROBLEM' if finding.problem else 'NOTE'}: {finding.text}")
+    if any(f.problem for f in findings):
+        sys.exit(1)
+    click.echo("OK: nothing to fix" + (" (see the notes above)" if findings else ""))
+
+
 # --- translations ------------------------------------------------------------------
 
 
