@@ -305,3 +305,16 @@ def test_erasing_a_client_removes_the_changes_that_name_it(ward, make_user, new_
     with database.transaction() as session:
         services.erase_client(session, ward["client_id"], actor=None, reason="client_request")
     assert _changes(database) == []
+
+
+def test_an_incomplete_decision_says_so_and_changes_nothing(signed_in, database):
+    # Given a supervisor who sends the decision form without its fields (a stale or hand-made form)
+    browser, _supervisor = signed_in("supervisor")
+    browser.get("/approvals/")
+    response = browser.post("/approvals/00000000-0000-0000-0000-000000000000/decide", {})
+    # Then the queue comes back with a message in Vietnamese, and nothing was decided
+    assert response.status_code == 302
+    assert "Biểu mẫu chưa đầy đủ" in browser.get("/approvals/").get_data(as_text=True)
+    with database.snapshot() as session:
+        assert session.scalar(select(func.count()).select_from(AccessChange)
+                              .where(AccessChange.decided_at.is_not(None))) == 0

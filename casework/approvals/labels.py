@@ -55,4 +55,5 @@ REFUSALS = {
     "changed_since": _l("The situation changed since this was proposed (the account or the client moved on). "
                         "Refuse it; the administrator can propose it again."),
     "not_yours": _l("Only the administrator who proposed a change can withdraw it."),
+    "incomplete": _l("The form was incomplete: reload the page and choose again."),
 }

@@ -47,18 +47,13 @@ def index() -> str:
 def decide(change_id: str) -> Response:
     form = DecisionForm()
     if not form.validate_on_submit():
-        flash(str(labels.REFUSALS["already_decided"]), "error")
-        return redirect(url_for("approvals.index"))
+        return _refused("incomplete")
     db = db_session()
     approve = form.decision.data == "approve"
     try:
         change = services.decide(db, _me(), change_id, approve=approve, version=form.version.data)
     except services.ApprovalError as exc:
-        db.rollback()
-        if exc.code == "not_found":
-            abort(404)
-        flash(str(labels.REFUSALS[exc.code]), "error")
-        return redirect(url_for("approvals.index"))
+        return _refused(exc.code)
     db.commit()
     if approve:
         flash(_("Approved: “%(kind)s” has taken effect.", kind=labels.KINDS[change.kind]), "success")
@@ -71,18 +66,24 @@ def decide(change_id: str) -> Response:
 @allow("admin")
 def withdraw(change_id: str) -> Response:
     form = VersionForm()
-    if form.validate_on_submit():
-        db = db_session()
-        try:
-            services.withdraw(db, _me(), change_id, form.version.data)
-        except services.ApprovalError as exc:
-            db.rollback()
-            if exc.code == "not_found":
-                abort(404)
-            flash(str(labels.REFUSALS[exc.code]), "error")
-            return redirect(url_for("approvals.index"))
-        db.commit()
-        flash(_("The proposal was withdrawn."), "info")
+    if not form.validate_on_submit():
+        return _refused("incomplete")
+    db = db_session()
+    try:
+        services.withdraw(db, _me(), change_id, form.version.data)
+    except services.ApprovalError as exc:
+        return _refused(exc.code)
+    db.commit()
+    flash(_("The proposal was withdrawn."), "info")
+    return redirect(url_for("approvals.index"))
+
+
+def _refused(code: str) -> Response:
+    """Nothing is kept of a refused decision or withdrawal; the queue comes back with the reason."""
+    db_session().rollback()
+    if code == "not_found":
+        abort(404)
+    flash(str(labels.REFUSALS[code]), "error")
     return redirect(url_for("approvals.index"))
 
 
