@@ -269,11 +269,13 @@ def audit() -> None:
 
 
 @audit.command("verify")
-@click.option("--expect-head", help="the head hash kept elsewhere, to detect rows cut off the end")
+@click.option("--expect-head", help="a head kept elsewhere ('ID HASH' as `audit head` prints it, or the hash): "
+              "the chain must still pass through it")
 @click.pass_context
 def audit_verify(ctx: click.Context, expect_head: str | None) -> None:
     """Check the whole chain; print OK or the id of the first broken row (exit 1)."""
     from casework.audit import checkpoint, verify
+    from casework.audit.chain import parse_head
 
     settings = _settings(ctx)
     _keyring, database = _database(settings, check_schema=True)
@@ -281,6 +283,11 @@ def audit_verify(ctx: click.Context, expect_head: str | None) -> None:
         recorded = checkpoint.read(settings.audit_checkpoint)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    if expect_head is not None:
+        try:
+            parse_head(expect_head)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     with database.snapshot() as session:
         broken = verify(session, expect_head=expect_head, recorded=recorded)
     if broken is None:
@@ -302,6 +309,42 @@ def audit_head(ctx: click.Context) -> None:
     with database.transaction() as session:
         row_id, digest = head(session)
     click.echo(f"{row_id} {digest}")
+
+
+# --- backups -----------------------------------------------------------------------
+
+
+@cli.command("backup")
+@click.argument("dest", type=click.Path(path_type=Path))
+@click.pass_context
+def backup_command(ctx: click.Context, dest: Path) -> None:
+    """Copy the database (never the keys) into the new folder DEST, with its audit head; safe while serving."""
+    from casework.backup import backup
+
+    _keyring, database = _database(_settings(ctx), check_schema=True)
+    manifest = backup(database, dest)
+    click.echo(f"backed up the {manifest.engine} database to {dest / manifest.file} "
+               f"({manifest.size} bytes, sha256 {manifest.sha256})")
+    click.echo(f"audit head of this backup: {manifest.head_id} {manifest.head_hash}")
+    click.echo("keep that line apart from the backup; the keyring is NOT in it: back up "
+               f"{_settings(ctx).keys_dir} separately")
+
+
+@cli.command("restore")
+@click.argument("src", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.pass_context
+def restore_command(ctx: click.Context, src: Path) -> None:
+    """Restore the backup folder SRC into this instance's empty database and prove it decrypts."""
+    from casework.backup import restore
+
+    settings = _settings(ctx)
+    _ensure_instance(settings)
+    keyring, database = _database(settings)
+    result = restore(database, keyring, src, settings.audit_checkpoint)
+    manifest = result.manifest
+    click.echo(f"restored {src / manifest.file} into {database.engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"OK: the audit log verifies up to row {manifest.head_id} {manifest.head_hash}; "
+               f"{result.decrypted_columns} encrypted column(s) decrypt with this keyring")
 
 
 # --- users -------------------------------------------------------------------------

@@ -155,9 +155,13 @@ def verify(
     Rows written before seals existed (an upgraded database) may have none, but only at the start:
     once a sealed row is seen, every later row must carry a seal that holds. ``recorded`` is the
     checkpoint kept outside the database: the chain must reach its head, with the same hash there,
-    and every row from its first sealed id on must be sealed.
+    and every row from its first sealed id on must be sealed. ``expect_head`` is a head kept
+    elsewhere ("ID HASH" or the hash alone): the chain must still pass through it, so rows cut off
+    after it are caught however much was appended since.
     """
     sealer = _sealer(session)
+    kept_id, kept_hash = parse_head(expect_head) if expect_head is not None else (None, "")
+    reached = kept_id == 0 and kept_hash == GENESIS  # "0 <genesis>": kept while the log was empty
     sealed_from = recorded.sealed_from if recorded else None
     seen_sealed = False
     prev_hash, expected_id, last_id = GENESIS, 1, 0
@@ -184,14 +188,27 @@ def verify(
                 seen_sealed = True
             if recorded is not None and row.id == recorded.head_id and row.hash != recorded.head_hash:
                 return ChainBreak(row.id, "differs from the head recorded outside the database")
+            if expect_head is not None and row.hash == kept_hash and kept_id in (None, row.id):
+                reached = True
             prev_hash, expected_id, last_id = row.hash, row.id + 1, row.id
         session.expunge_all()
     if recorded is not None and last_id < recorded.head_id:
         return ChainBreak(last_id + 1, f"the chain ends before row {recorded.head_id}, which was recorded "
                                        "outside the database (rows removed at the end, or the table emptied)")
-    if expect_head is not None and expect_head != prev_hash:
-        return ChainBreak(expected_id, "chain head differs from the expected head (rows removed at the end?)")
+    if expect_head is not None and not reached:
+        return ChainBreak(expected_id, "the chain no longer reaches the head kept elsewhere (rows removed at the "
+                                       "end, or that head was never part of this chain)")
     return None
+
+
+def parse_head(kept: str) -> tuple[int | None, str]:
+    """A kept head as ``casework audit head`` prints it ("ID HASH", or "ID:HASH"), or the hash alone."""
+    parts = kept.replace(":", " ").split()
+    if len(parts) == 2 and parts[0].isdigit():
+        return int(parts[0]), parts[1].lower()
+    if len(parts) == 1:
+        return None, parts[0].lower()
+    raise ValueError("a kept audit head is 'ID HASH' as `casework audit head` prints it, or the hash alone")
 
 
 def head(session: Session) -> tuple[int, str]:
