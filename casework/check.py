@@ -46,6 +46,9 @@ def run(settings: Settings) -> list[Finding]:
         found.append(Finding(True, "CASEWORK_PROXY_COUNT is 0 in production: behind the reverse proxy every request "
                                    "looks like it comes from the proxy, so the sign-in limit counts everyone "
                                    "together; set it to the number of proxies (1 behind one nginx)"))
+    if production and not settings.trusted_host_list:
+        found.append(Finding(False, "CASEWORK_TRUSTED_HOSTS is empty: casework answers to any Host header; set it "
+                                    "to the server's name (for example casework.phuong.gov.vn)"))
     if settings.workers > 1 and settings.ratelimit_storage_uri.startswith("memory://"):
         found.append(Finding(True, f"CASEWORK_WORKERS is {settings.workers} with rate limits in memory: each "
                                    "process counts alone, so the sign-in and UIC limits are multiplied; set "

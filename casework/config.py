@@ -49,6 +49,8 @@ class Settings:
     https: bool = False
     # Reverse proxies in front of casework whose X-Forwarded-For/-Proto are trusted (0: none).
     proxy_count: int = 0
+    # Host names casework answers to, comma-separated (empty: any); another Host header gets 400.
+    trusted_hosts: str = ""
     host: str = "127.0.0.1"
     port: int = 8080
     threads: int = 8
@@ -98,6 +100,10 @@ class Settings:
             return self.workers
         shared_limits = not self.ratelimit_storage_uri.startswith("memory://")
         return max(1, min(os.cpu_count() or 1, 8)) if shared_limits else 1
+
+    @property
+    def trusted_host_list(self) -> list[str]:
+        return [h.strip() for h in self.trusted_hosts.split(",") if h.strip()]
 
     @property
     def is_sqlite(self) -> bool:

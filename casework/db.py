@@ -22,7 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, object_session, sessionmake
 
 from casework import clock
 from casework.crypto import BlindIndexer, FieldCipher, Sealer
-from casework.errors import DatabaseUnavailable, RowIntegrityError
+from casework.errors import DatabaseUnavailable, FieldIntegrityError, RowIntegrityError
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -75,9 +75,12 @@ class Encrypted:
         token = getattr(obj, self.column)
         if token is None:
             return None
-        value = _cipher_for(obj).decrypt(
-            token, table=obj.__tablename__, column=self.column, row_id=str(obj.id)
-        )
+        try:
+            value = _cipher_for(obj).decrypt(
+                token, table=obj.__tablename__, column=self.column, row_id=str(obj.id)
+            )
+        except FieldIntegrityError as exc:
+            value = _stand_in(obj, exc)
         cache[self.name] = value
         return value
 
@@ -90,6 +93,34 @@ class Encrypted:
             setattr(obj, self.column, _encrypt(session, obj, self.column, value))
         else:
             obj.__dict__.setdefault("_cw_pending", set()).add(self.name)
+
+
+UNREADABLE_MARKER = "unreadable_marker"
+UNREADABLE_SEEN = "unreadable_seen"
+
+
+class Unreadable(str):
+    """Stands in for a value that failed its integrity check, on a page that only reads: the rest
+    of the page still works and the failure is recorded (casework.web). Never written back."""
+
+    __slots__ = ()
+
+
+def is_unreadable(value: object) -> bool:
+    return isinstance(value, Unreadable)
+
+
+def _stand_in(obj: Any, exc: FieldIntegrityError) -> Unreadable:
+    """The session's marker if it reads only (``UNREADABLE_MARKER``); otherwise the error stands,
+    so that nothing is ever computed from, or saved next to, a value that could not be checked."""
+    session = object_session(obj)
+    make_marker = session.info.get(UNREADABLE_MARKER) if session is not None else None
+    if make_marker is None:
+        raise exc
+    seen = session.info.setdefault(UNREADABLE_SEEN, [])
+    if (exc.table, exc.column, exc.row_id) not in seen:
+        seen.append((exc.table, exc.column, exc.row_id))
+    return Unreadable(make_marker())
 
 
 def _cipher_for(obj: Any) -> FieldCipher:

@@ -382,7 +382,7 @@ class _Profile:
 
 
 def _profile(world: _World, index: int) -> _Profile:
-    rng = random.Random(f"{world.seed}/profile/{index}")  # noqa: S311 (fictional data, not a secret)
+    rng = random.Random(f"{world.seed}/profile/{index}")  # noqa: S311  # fictional demo data, not a secret  # nosec B311
     registered = world.registration_time(index, rng.random())
     sex, band = SEX_GENDER.draw(rng), AGE_BAND.draw(rng)
     low, high = AGE_YEARS[band]
@@ -461,7 +461,7 @@ class _Story:
 
     def __init__(self, world: _World, out: _Chunk, index: int) -> None:
         self.w, self.out = world, out
-        self.rng = random.Random(f"{world.seed}/story/{index}")  # noqa: S311 (fictional data, not a secret)
+        self.rng = random.Random(f"{world.seed}/story/{index}")  # noqa: S311  # fictional demo data, not a secret  # nosec B311
         self.p = _collide(world, _profile(world, index), index, self.rng)
         self.id, (self.owner, self.owner_name) = world.new_id(), world.owner(self.rng)
         self.actor = (self.owner, "collaborator")
@@ -1189,7 +1189,7 @@ def _slot_rate(per_client: float) -> float:
 def _caseload_weights(count: int, seed: int) -> list[float]:
     """Uneven caseloads: each within ±20% of the usual one, and with enough collaborators one of
     them carries a hotspot's (HEAVY_CASELOAD)."""
-    rng = random.Random(f"{seed}/caseloads")  # noqa: S311 (fictional data, not a secret)
+    rng = random.Random(f"{seed}/caseloads")  # noqa: S311  # fictional demo data, not a secret  # nosec B311
     weights = [rng.uniform(0.8, 1.2) for _ in range(count)]
     if count >= HEAVY_CASELOAD_FROM:
         weights[0] = HEAVY_CASELOAD

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import (
     Blueprint,
     Flask,
+    Response,
     current_app,
     g,
     jsonify,
@@ -32,6 +33,7 @@ from werkzeug.exceptions import HTTPException
 from casework import policy
 from casework.config import Settings
 from casework.crypto import Keyring
+from casework.db import UNREADABLE_SEEN
 from casework.errors import FieldIntegrityError
 from casework.extensions import babel, csrf, limiter, login_manager
 from casework.i18n import translation_directories
@@ -66,6 +68,9 @@ def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=settings.https,
         MAX_CONTENT_LENGTH=settings.max_content_length,
+        # Flask checks the Host header against these when it routes (400 otherwise): links and
+        # redirects casework builds never carry a host an attacker chose.
+        TRUSTED_HOSTS=settings.trusted_host_list or None,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (short) session
         # Its Referer check would refuse every HTTPS form: we send Referrer-Policy: no-referrer.
         # security.refuse_cross_site_requests checks Sec-Fetch-Site instead.
@@ -97,6 +102,7 @@ def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
     app.before_request(_load_user_first)
     app.before_request(policy.enforce_access)
     app.after_request(lambda response: apply_security_headers(response, https=settings.https))
+    app.after_request(_record_unreadable_values)
     _register_error_handlers(app)
     _register_filters(app, settings)
 
@@ -124,6 +130,25 @@ def select_locale() -> str:
     from casework.runtime import settings
 
     return settings().default_locale
+
+
+def _record_unreadable_values(response: Response) -> Response:
+    """Audit each value a read-only page showed as unreadable (casework.db.Unreadable), in a
+    transaction of its own: the page itself went out with the rest of its content."""
+    pending = g.get("_cw_session")
+    seen = pending.info.pop(UNREADABLE_SEEN, None) if pending is not None else None
+    if not seen:
+        return response
+    from casework.audit import record
+    from casework.runtime import runtime
+
+    actor_id, actor_role = _actor()
+    with runtime().database.transaction() as audit_session:
+        for table, column, row_id in seen:
+            log.error("field integrity failure: %s.%s row %s", table, column, row_id)
+            record(audit_session, "integrity.failure", actor_id=actor_id, actor_role=actor_role,
+                   object_type=table, object_id=row_id, details={"column": column})
+    return response
 
 
 def _discard_request_work() -> None:

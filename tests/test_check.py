@@ -6,8 +6,14 @@ from conftest import run_casework
 
 
 def test_a_sound_production_setup_passes(settings, database):
-    result = run_casework(settings, "check", CASEWORK_HTTPS="true", CASEWORK_PROXY_COUNT="1")
+    result = run_casework(settings, "check", CASEWORK_HTTPS="true", CASEWORK_PROXY_COUNT="1",
+                          CASEWORK_TRUSTED_HOSTS="casework.example.vn")
     assert result.returncode == 0 and result.stdout.startswith("OK"), result.stdout + result.stderr
+
+
+def test_answering_any_host_in_production_is_noted(settings, database):
+    result = run_casework(settings, "check", CASEWORK_HTTPS="true", CASEWORK_PROXY_COUNT="1")
+    assert result.returncode == 0 and result.stdout.startswith("NOTE: CASEWORK_TRUSTED_HOSTS is empty")
 
 
 def test_each_misconfiguration_is_a_problem_with_its_fix(settings, app):  # app: the index width is recorded

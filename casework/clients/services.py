@@ -28,6 +28,7 @@ from casework.clients.models import (
     Consent,
     FollowUp,
 )
+from casework.db import is_unreadable
 from casework.errors import CaseworkError
 from casework.paging import page_of
 from casework.policy.clients import caseload_filter, in_caseload
@@ -77,7 +78,7 @@ def refresh_age_band(session: Session, actor: User | None, client: Client) -> bo
     """Bands come from the birth year and move with time: a 17-year-old turns 18. Kept current
     whenever the case worker opens the record, and by the retention run for records nobody
     opens (``actor`` None: the system). The change is audited, never the year or the band."""
-    if client.birth_year is None:
+    if client.birth_year is None or is_unreadable(client.birth_year):
         return False
     band = age_band_for(int(client.birth_year), clock.local_today())
     if band == client.age_band:

@@ -21,7 +21,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import quoteattr  # escapes output we write; no XML is parsed  # nosec B406
 
 from flask_babel import gettext as _
 from openpyxl import Workbook

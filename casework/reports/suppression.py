@@ -330,7 +330,7 @@ def _milp_pinned(space: Space, bounds: dict[str, Interval], rows: list[Linear], 
     high = np.array([min(bounds[n][1], BIG) for n in variables], dtype=float)
     truth = np.array([space.values[n] for n in variables], dtype=float)
     # Not for secrecy: a fixed seed, so the same problem always gets the same search directions.
-    rng = random.Random(len(variables))  # noqa: S311
+    rng = random.Random(len(variables))  # noqa: S311  # a fixed seed for search directions, not a secret  # nosec B311
     pinned: set[str] = set()
     for target in sorted(targets):
         if target in certified:
