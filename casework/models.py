@@ -10,6 +10,7 @@ from casework.clients.models import (
     CaseNote,
     Client,
     ClientAssignment,
+    CoassignRequest,
     Consent,
     FollowUp,
 )
@@ -20,7 +21,7 @@ from casework.reports.models import ReportSnapshot, SubmittedReport
 
 __all__ = [
     "AccessChange", "Assessment", "AssessmentNeed", "AuditEvent", "Base", "BlindIndexWidth", "CaseNote", "Client",
-    "ClientAssignment", "Consent", "FollowUp", "Location", "Organisation",
+    "ClientAssignment", "CoassignRequest", "Consent", "FollowUp", "Location", "Organisation",
     "RecoveryCode", "Referral", "ReferralEvent", "ReportSnapshot", "Service", "ServiceAtLocation",
     "SubmittedReport", "User", "UserSession",
 ]

@@ -52,5 +52,5 @@ EXPECTED = {
 
 URL_ARGS = {
     **{endpoint: {"client_id": _someone_elses_client} for endpoint in (*CLIENT_GETS, *CLIENT_POSTS)},
-    "clients.admin_coassign": {"event_id": "987654321"},
+    "clients.admin_coassign": {"request_id": "00000000-0000-4000-8000-000000000000"},
 }

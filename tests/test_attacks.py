@@ -1506,7 +1506,7 @@ def test_a_supervisor_reaches_no_endpoint_that_touches_clients_referrals_or_acco
     assert {e for e in reachable if not e.startswith("reports.")} <= SUPERVISOR_MAY_REACH, reachable
     # And when they call every other route with real ids, each is refused without content
     ids = {"client_id": world["client_id"], "referral_id": world["referral_id"], "user_id": world["owner"].user_id,
-           "consent_id": world["consent_id"], "follow_up_id": world["follow_up_id"], "event_id": "1",
+           "consent_id": world["consent_id"], "follow_up_id": world["follow_up_id"], "request_id": new_id(),
            "organisation_id": world["station"], "service_id": world["station_place"].service_id,
            "location_id": new_id(), "note_id": new_id(), "filename": "casework.css", "change_id": new_id()}
     for rule in app.url_map.iter_rules():

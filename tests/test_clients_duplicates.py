@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from test_clients_support import register, registration
 
 from casework.audit import AuditEvent
-from casework.clients.models import Client, ClientAssignment
+from casework.clients.models import Client, ClientAssignment, CoassignRequest
 
 
 def client_count(database) -> int:
@@ -70,7 +70,9 @@ def test_a_match_in_another_caseload_leads_to_a_co_assignment_request(signed_in,
     admin_browser.login(make_user("admin"))
     admin_browser.get("/clients/admin/reassign")
     assert code in admin_browser.last_html and "Bí-danh-của-A" not in admin_browser.last_html
-    assert admin_browser.post(f"/clients/admin/co-assignments/{request.id}").status_code == 302
+    with database.transaction() as session:
+        request_id = session.scalars(select(CoassignRequest.id)).one()
+    assert admin_browser.post(f"/clients/admin/co-assignments/{request_id}").status_code == 302
     # And a supervisor approves it (nothing changes before)
     assert b_browser.get(f"/clients/{existing}").status_code == 404
     assert approve_all(new_browser, make_user) == 1

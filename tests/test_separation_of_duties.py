@@ -21,7 +21,7 @@ from casework.approvals.models import AccessChange
 from casework.audit import AuditEvent
 from casework.auth import totp
 from casework.auth.models import User
-from casework.clients.models import Client, ClientAssignment
+from casework.clients.models import Client, ClientAssignment, CoassignRequest
 
 ONE_TIME = re.compile(r'<code class="secret">([a-z0-9-]+)</code>')
 SECRET = re.compile(r'<code class="secret">([A-Z2-7 ]+)</code>')
@@ -194,7 +194,7 @@ def test_a_co_assignment_waits_for_a_second_person(ward, make_user, new_browser,
     browser.get("/clients/")
     browser.post("/clients/co-assignment-requests", {"uic": SENTINELS["uic"]})
     with database.transaction() as session:
-        event_id = session.scalar(select(AuditEvent.id).where(AuditEvent.action == "client.coassign_requested"))
+        event_id = session.scalar(select(CoassignRequest.id))
     # When the admin handles the request
     admin = ward["admin"]
     admin.get("/clients/admin/reassign")

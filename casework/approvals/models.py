@@ -32,7 +32,8 @@ class AccessChange(Base):
     to_user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     client_count: Mapped[int] = mapped_column(Integer, default=0)  # when proposed
     applied_count: Mapped[int | None] = mapped_column(Integer)  # when approved
-    source_event_id: Mapped[int | None] = mapped_column(BigInteger)  # the collaborator's request, in the audit log
+    # Before migration 0008: the audit event of the co-assignment request (now coassign_requests.change_id).
+    source_event_id: Mapped[int | None] = mapped_column(BigInteger)
     requested_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))  # None: CLI
     requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)  # None: waits for a decision

@@ -31,7 +31,7 @@ from casework.audit import record
 from casework.audit.models import AuditEvent
 from casework.auth.models import User
 from casework.clients import services as client_services
-from casework.clients.models import Client, ClientAssignment
+from casework.clients.models import Client, ClientAssignment, CoassignRequest
 from casework.errors import CaseworkError
 from casework.policy.clients import caseload_filter
 
@@ -94,8 +94,7 @@ def _target(session: Session, actor: User | None, user_id: str) -> User:
 
 
 def _new(session: Session, actor: User | None, *, kind: str, reason: str, to_user: User,
-         from_user_id: str | None = None, client_id: str | None = None, count: int = 1,
-         source_event_id: int | None = None) -> AccessChange:
+         from_user_id: str | None = None, client_id: str | None = None, count: int = 1) -> AccessChange:
     if reason not in (*REASONS, RELEASE_REASON):
         raise ApprovalError("choose_reason")
     duplicate = session.scalar(select(AccessChange.id).where(
@@ -107,7 +106,7 @@ def _new(session: Session, actor: User | None, *, kind: str, reason: str, to_use
     now = clock.utcnow()
     change = AccessChange(kind=kind, status="pending", reason=reason, client_id=client_id,
                           from_user_id=from_user_id, to_user_id=to_user.id, client_count=count,
-                          source_event_id=source_event_id, requested_by=actor.id if actor else None,
+                          requested_by=actor.id if actor else None,
                           requested_at=now, expires_at=None if kind == "records_release" else now + PENDING_FOR)
     session.add(change)
     session.flush()
@@ -144,22 +143,17 @@ def propose_client_move(session: Session, actor: User, display_code: str, to_id:
                 client_id=client.id)
 
 
-def propose_coassignment(session: Session, actor: User, event_id: int) -> AccessChange:
+def propose_coassignment(session: Session, actor: User, request_id: str) -> AccessChange:
     """Send a collaborator's co-assignment request (found by UIC) to a second person."""
-    request = next((r for r in client_services.pending_coassign_requests(session, limit=500)
-                    if r.event_id == event_id), None)
+    request = client_services.open_coassign_request(session, request_id)
     if request is None:
         raise ApprovalError("no_such_request")
     target = _target(session, actor, request.requester.id)
     client = session.get(Client, request.client_id)
-    return _new(session, actor, kind="coassignment", reason="same_person", to_user=target,
-                from_user_id=client.owner_id, client_id=client.id, source_event_id=event_id)
-
-
-def proposed_request_events(session: Session) -> set[int]:
-    """Co-assignment requests already sent for approval, or decided: no longer the admin's to handle."""
-    return set(session.scalars(select(AccessChange.source_event_id).where(
-        AccessChange.source_event_id.is_not(None), AccessChange.status.in_(("pending", "approved", "refused")))))
+    change = _new(session, actor, kind="coassignment", reason="same_person", to_user=target,
+                  from_user_id=client.owner_id, client_id=client.id)
+    session.get(CoassignRequest, request_id).change_id = change.id
+    return change
 
 
 def hold_records(session: Session, actor: User | None, user: User) -> AccessChange | None:

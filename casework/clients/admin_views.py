@@ -17,8 +17,11 @@ from casework.approvals import services as approvals
 from casework.clients import forms, services
 from casework.clients.models import Client
 from casework.clients.views import bp
+from casework.paging import page_arg
 from casework.policy import allow
 from casework.runtime import db_session
+
+REQUESTS_PER_PAGE = 25
 
 
 def _refusal(code: str) -> str:
@@ -38,9 +41,11 @@ def _forms() -> tuple[forms.ReassignCaseloadForm, forms.ReassignClientForm, list
 
 def _page(whole: forms.ReassignCaseloadForm, one: forms.ReassignClientForm, people: list) -> str:
     db = db_session()
+    page = page_arg()
+    requests, more = services.open_coassign_requests(db, page=page, per_page=REQUESTS_PER_PAGE)
     return render_template(
         "clients/admin_reassign.html", whole=whole, one=one, people=people,
-        requests=services.pending_coassign_requests(db, exclude=approvals.proposed_request_events(db)),
+        requests=requests, requests_page=page, more_requests=more,
         action_form=forms.ActionForm(), co_assignments=services.co_assignments(db),
         proposed=approvals.proposed_by(db, current_user._get_current_object()), kinds=labels.KINDS,
     )
@@ -85,13 +90,13 @@ def admin_reassign_client() -> Response | str:
     return _page(whole, one, people)
 
 
-@bp.route("/admin/co-assignments/<int:event_id>", methods=["POST"])
+@bp.route("/admin/co-assignments/<request_id>", methods=["POST"])
 @allow("admin")
-def admin_coassign(event_id: int) -> Response:
+def admin_coassign(request_id: str) -> Response:
     if forms.ActionForm().validate_on_submit():
         db = db_session()
         try:
-            approvals.propose_coassignment(db, current_user._get_current_object(), event_id)
+            approvals.propose_coassignment(db, current_user._get_current_object(), request_id)
         except approvals.ApprovalError as exc:
             db.rollback()
             if exc.code == "no_such_request":

@@ -95,6 +95,31 @@ class ClientAssignment(Base):
     __sealed__ = ()  # its key (client, collaborator) is what it grants
 
 
+class CoassignRequest(Base):
+    """A collaborator's request to be co-assigned to a client found by UIC in another caseload.
+
+    ``status``: ``open`` until the co-assignment is granted (``granted``). While open, ``change_id``
+    names the access change proposed for it, if any: an open request whose change is pending or was
+    decided has left the administrator's list; one whose change was withdrawn or lapsed is back.
+    Ids only. It grants nothing: only an approved access change does (casework.approvals).
+    """
+
+    __tablename__ = "coassign_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    requester_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    change_id: Mapped[str | None] = mapped_column(ForeignKey("access_changes.id", ondelete="SET NULL"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        Index("ix_coassign_requests_open", "status", "requested_at", "id"),
+        Index("ix_coassign_requests_pair", "client_id", "requester_id", "status"),
+    )
+
+
 class Consent(Base):
     __tablename__ = "consents"
     # Covering the registration-consent spans the indicator reads (casework.reports.queries).

@@ -6,16 +6,16 @@ Audit details hold codes, counts and field names only, never a stored value.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, union_all
+from sqlalchemy import Select, delete, func, select, union_all, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from casework import clock, codes, vocab
+from casework.approvals.models import AccessChange
 from casework.audit import AuditEvent, record
 from casework.auth.models import User
 from casework.clients import queries, storage
@@ -25,6 +25,7 @@ from casework.clients.models import (
     CaseNote,
     Client,
     ClientAssignment,
+    CoassignRequest,
     Consent,
     FollowUp,
 )
@@ -210,8 +211,14 @@ def register_client(session: Session, actor: User, data: Registration, *, overro
 
 
 def request_coassignment(session: Session, actor: User, client_ids: list[str]) -> int:
-    """Ask an admin to co-assign the actor to clients found by UIC in other caseloads."""
+    """Ask an admin to co-assign the actor to clients found by UIC in other caseloads (a request
+    already open for the same client is not repeated)."""
     for client_id in client_ids:
+        open_already = session.scalar(select(CoassignRequest.id).where(
+            CoassignRequest.client_id == client_id, CoassignRequest.requester_id == actor.id,
+            CoassignRequest.status == "open"))
+        if open_already is None:
+            session.add(CoassignRequest(client_id=client_id, requester_id=actor.id))
         _audit(session, "client.coassign_requested", actor, client_id)
     return len(client_ids)
 
@@ -642,53 +649,48 @@ def move_client(session: Session, approver: User, client: Client, target: User, 
 
 
 @dataclass
-class CoassignRequest:
-    event_id: int
-    occurred_at: str
+class OpenRequest:
+    id: str
+    requested_at: datetime
     client_id: str
     display_code: str
     requester: User
 
 
-def pending_coassign_requests(session: Session, limit: int = 50,
-                              exclude: set[int] | frozenset[int] = frozenset()) -> list[CoassignRequest]:
-    """Requests from the audit log that are not granted yet (and whose client still exists);
-    ``exclude``: request events already sent for approval."""
-    rows = session.execute(
-        select(AuditEvent.id, AuditEvent.occurred_at, AuditEvent.object_id, AuditEvent.actor_id,
-               AuditEvent.action, AuditEvent.details)
-        .where(AuditEvent.action.in_(("client.coassign_requested", *_COASSIGN_HANDLED)))
-        .order_by(AuditEvent.id.desc()).limit(1000)
-    ).all()
-    found: list[CoassignRequest] = []
-    seen: set[tuple[str, str]] = set()
-    for event_id, at, client_id, actor_id, action, details in rows:
-        if action in _COASSIGN_HANDLED:
-            # Granted or later removed: the request is handled, and must not come back after a removal.
-            seen.add((client_id, json.loads(details or "{}").get("user", "")))
-            continue
-        if (client_id, actor_id) in seen:
-            continue
-        seen.add((client_id, actor_id))
-        if event_id in exclude:
-            continue
-        client, user = session.get(Client, client_id), session.get(User, actor_id)
-        if client is None or user is None or not user.active or client.owner_id == user.id:
-            continue
-        if any(a.user_id == user.id for a in client.co_assignees):
-            continue
-        found.append(CoassignRequest(event_id, at, client.id, client.display_code, user))
-        if len(found) >= limit:
-            break
-    return found
+def open_requests_query() -> Select[Any]:
+    """Requests for the administrator to handle: open, not sent for approval (or its change was
+    withdrawn or lapsed), from an active collaborator who is neither the owner nor co-assigned yet.
+    Oldest first: the one waiting longest is handled first."""
+    change_done = select(AccessChange.id).where(
+        AccessChange.id == CoassignRequest.change_id, AccessChange.status.in_(("pending", "approved", "refused")))
+    assigned = select(ClientAssignment.client_id).where(
+        ClientAssignment.client_id == CoassignRequest.client_id,
+        ClientAssignment.user_id == CoassignRequest.requester_id)
+    return (
+        select(CoassignRequest.id, CoassignRequest.requested_at, Client.id, Client.display_code, User)
+        .join(Client, Client.id == CoassignRequest.client_id).join(User, User.id == CoassignRequest.requester_id)
+        .where(CoassignRequest.status == "open", User.active.is_(True), Client.owner_id != User.id,
+               ~change_done.exists(), ~assigned.exists())
+        .order_by(CoassignRequest.requested_at, CoassignRequest.id)
+    )
 
 
-_COASSIGN_HANDLED = ("client.coassigned", "client.coassignment_removed")
+def open_coassign_requests(session: Session, *, page: int, per_page: int) -> tuple[list[OpenRequest], bool]:
+    rows, more = page_of(session, open_requests_query(), page=page, per_page=per_page, scalars=False)
+    return [OpenRequest(*row) for row in rows], more
+
+
+def open_coassign_request(session: Session, request_id: str) -> OpenRequest | None:
+    row = session.execute(open_requests_query().where(CoassignRequest.id == request_id)).first()
+    return OpenRequest(*row) if row is not None else None
 
 
 def co_assign(session: Session, approver: User, client: Client, target: User, *, change: str) -> None:
     """Let ``target`` also reach ``client`` (an approved access change)."""
     session.add(ClientAssignment(client_id=client.id, user_id=target.id))
+    session.execute(update(CoassignRequest).where(
+        CoassignRequest.client_id == client.id, CoassignRequest.requester_id == target.id,
+        CoassignRequest.status == "open").values(status="granted", closed_at=clock.utcnow()))
     _audit(session, "client.coassigned", approver, client.id, user=target.id, change=change)
 
 
