@@ -17,6 +17,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
+from flask_babel import LazyString
 
 from casework.config import PROJECT_ROOT
 
@@ -176,3 +177,28 @@ def problems() -> list[str]:
 
 def translation_directories() -> str:
     return ";".join(str(a.catalog_dir) for a in areas() if a.catalog_dir.is_dir())
+
+
+class TranslatedVocab:
+    """``casework.vocab`` as one request's templates see it: each table's labels are turned into
+    plain strings once, in the request's language. A lazy string is translated again every time it
+    is printed; a caseload or inbox page prints the same few labels on every row."""
+
+    def __init__(self, module: object) -> None:
+        self._module = module
+        self._tables: dict[str, object] = {}
+
+    def __getattr__(self, name: str) -> object:
+        if name in self._tables:
+            return self._tables[name]
+        value = getattr(self._module, name)
+        if isinstance(value, dict):
+            value = {key: _plain(label) for key, label in value.items()}
+            self._tables[name] = value
+        return value
+
+
+def _plain(label: object) -> object:
+    if isinstance(label, tuple):
+        return tuple(_plain(part) for part in label)
+    return str(label) if isinstance(label, LazyString) else label

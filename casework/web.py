@@ -36,7 +36,7 @@ from casework.crypto import Keyring
 from casework.db import UNREADABLE_SEEN
 from casework.errors import FieldIntegrityError
 from casework.extensions import babel, csrf, limiter, login_manager
-from casework.i18n import translation_directories
+from casework.i18n import TranslatedVocab, translation_directories
 from casework.runtime import close_db_session, db_session
 from casework.security import apply_security_headers, refuse_cross_site_requests
 
@@ -249,7 +249,9 @@ def _register_filters(app: Flask, settings: Settings) -> None:
     def shell_context() -> dict[str, object]:
         from casework import clock, vocab
 
-        return {"vocab": vocab, "locale": str(get_locale() or "vi"), "now_utc": clock.utcnow(),
+        if "_cw_vocab" not in g:
+            g._cw_vocab = TranslatedVocab(vocab)
+        return {"vocab": g._cw_vocab, "locale": str(get_locale() or "vi"), "now_utc": clock.utcnow(),
                 "programme_name": settings.programme_public_name,
                 "nav_endpoints": current_app.view_functions.keys(), "badges": {}}
 

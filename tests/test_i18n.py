@@ -95,3 +95,20 @@ def test_the_admin_screens_are_vietnamese(signed_in):
     browser.get("/admin/users/new")
     assert "Tạo người dùng" in browser.last_html
     assert "Quản trị hệ thống" in browser.last_html
+
+
+def test_labels_are_translated_once_per_request_in_its_language(app):
+    from flask_babel import force_locale
+
+    from casework import vocab
+    from casework.i18n import TranslatedVocab
+
+    with app.test_request_context("/"):
+        with force_locale("vi"):
+            once = TranslatedVocab(vocab)
+            bands = once.AGE_BANDS
+            assert once.AGE_BANDS is bands  # the same table for the rest of the request
+            assert all(type(label) is str for label in bands.values())
+            assert once.NEED_DOMAINS["legal_aid"] == ("Trợ giúp pháp lý", "reintegration")
+        with force_locale("en"):
+            assert TranslatedVocab(vocab).NEED_DOMAINS["legal_aid"][0] == "Legal aid"
