@@ -71,7 +71,7 @@ SLOTS_FOR_REFERRALS = ((0.0, 0.0), (0.5, 0.391), (1.0, 0.745), (1.5, 1.085), (2.
                        (4.0, 2.497), (5.0, 2.927), (6.0, 3.311), (8.0, 3.859), (11.0, 4.325), (15.0, 4.63))
 MAX_REFERRALS_PER_CLIENT = 4.5
 TABLES = ("clients", "consents", "assessments", "assessment_needs", "case_notes", "follow_ups",
-          "referrals", "referral_events")  # in foreign-key order
+          "referrals", "referral_events", "referral_reads")  # in foreign-key order
 
 
 def _ms(n: float) -> timedelta:
@@ -885,13 +885,14 @@ class _Story:
 
     def _record_referral(self, ref: _Ref) -> None:
         row = self._referral_row(ref)
-        plain: dict[str, Any] = {"reason": None, "outcome": None, "notes": []}
+        plain: dict[str, Any] = {"reason": None, "outcome": None, "notes": [], "views": {}}
         self._referral_event(ref, ref.created, self.actor[0], None, "requested", None)
         self._audit(ref.created + _ms(3), "referral.created", self.actor, "referral", ref.id,
                     share_phone=ref.share_phone, previous_referral_id=ref.previous_id)
         self._audit(ref.created + _ms(500), "referral.slip_viewed", self.actor, "referral", ref.id)
         for step in ref.steps:
             self._record_step(ref, row, plain, step)
+        self._read_marks(ref, row, plain)
         self._seal_referral(row, plain, ref.note)
         self.out.rows["referrals"].append(row)
         self.out.facts["referral_status", row["status"]] += 1
@@ -905,7 +906,7 @@ class _Story:
             "organisation_id": service.organisation_id, "need_domain": service.need_domain,
             "referred_by": self.owner, "previous_referral_id": ref.previous_id, "status": "requested",
             "business_status": None, "urgency": ref.urgency, "reason_code": None, "reason_enc": None,
-            "outcome_enc": None, "note_to_receiver_enc": None, "feedback_enc": None,
+            "outcome_enc": None, "note_to_receiver_enc": None, "feedback_enc": None, "feedback_count": 0,
             "share_phone": ref.share_phone, "consent_confirmed_at": ref.created,
             "outcome_recorded_by_referrer": False, "created_at": ref.created,
             "accept_due_on": day + timedelta(days=service.accept_days),
@@ -939,7 +940,7 @@ class _Story:
         if step.feedback:
             self._feedback(ref, row, plain, step, actor, with_change=True)
         elif step.read and step.kind in ("provider", "referrer"):
-            self._audit(step.at + _ms(300), "referral.viewed", actor, "referral", ref.id)
+            self._viewed(ref, plain, step.at + _ms(300), actor)
 
     def _feedback(self, ref: _Ref, row: dict[str, Any], plain: dict[str, Any], step: _Step,
                   actor: tuple[str | None, str], *, with_change: bool = False) -> None:
@@ -948,11 +949,26 @@ class _Story:
             row["updated_at"], row["version"] = step.at, row["version"] + 1
         self._audit(step.at + _ms(3), self.w.lifecycle.FEEDBACK_ACTION, actor, "referral", ref.id,
                     status=row["status"])
-        self._audit(step.at + _ms(300), "referral.viewed", actor, "referral", ref.id)
+        self._viewed(ref, plain, step.at + _ms(300), actor)
         if self.rng.random() < FEEDBACK_READ:  # the referrer opens the referral and reads it later
             read_at = step.at + timedelta(hours=self.rng.uniform(2, 72))
             if read_at <= self.w.latest:
-                self._audit(read_at, "referral.viewed", self.actor, "referral", ref.id)
+                self._viewed(ref, plain, read_at, self.actor)
+
+    def _viewed(self, ref: _Ref, plain: dict[str, Any], at: datetime, actor: tuple[str | None, str]) -> None:
+        self._audit(at, "referral.viewed", actor, "referral", ref.id)
+        if actor[0] is not None and actor[1] != "provider":  # the inbox page keeps no mark
+            plain["views"][actor[0]] = max(at, plain["views"].get(actor[0], at))
+
+    def _read_marks(self, ref: _Ref, row: dict[str, Any], plain: dict[str, Any]) -> None:
+        """Each reader's mark, as the screens keep it (casework.referrals.services.mark_feedback_read):
+        how many feedback notes had been written when they last opened the referral."""
+        written = [at + _ms(3) for at, _by, _text in plain["notes"]]
+        row["feedback_count"] = len(written)
+        for user_id, seen_at in plain["views"].items():
+            self.out.rows["referral_reads"].append({
+                "referral_id": ref.id, "user_id": user_id, "read_at": seen_at,
+                "feedback_seen": sum(1 for at in written if at < seen_at)})
 
     def _seal_referral(self, row: dict[str, Any], plain: dict[str, Any], note: str | None) -> None:
         """Each field encrypted once, with its final value (the ORM path re-encrypts on every change)."""

@@ -16,12 +16,12 @@ from casework.clients.models import (
 )
 from casework.db import Base
 from casework.directory.models import Location, Organisation, Service, ServiceAtLocation
-from casework.referrals.models import Referral, ReferralEvent
+from casework.referrals.models import Referral, ReferralEvent, ReferralRead
 from casework.reports.models import ReportSnapshot, SubmittedReport
 
 __all__ = [
     "AccessChange", "Assessment", "AssessmentNeed", "AuditEvent", "Base", "BlindIndexWidth", "CaseNote", "Client",
     "ClientAssignment", "CoassignRequest", "Consent", "FollowUp", "Location", "Organisation",
-    "RecoveryCode", "Referral", "ReferralEvent", "ReportSnapshot", "Service", "ServiceAtLocation",
+    "RecoveryCode", "Referral", "ReferralEvent", "ReferralRead", "ReportSnapshot", "Service", "ServiceAtLocation",
     "SubmittedReport", "User", "UserSession",
 ]

@@ -35,13 +35,13 @@ from casework.demo_data import generate
 from casework.directory.models import Service
 from casework.errors import ConfigError
 from casework.referrals import lifecycle
-from casework.referrals.models import Referral, ReferralEvent
+from casework.referrals.models import Referral, ReferralEvent, ReferralRead
 
 CLIENTS = 400
 SEED = 7
 TABLES = {"clients": Client, "consents": Consent, "assessments": Assessment, "assessment_needs": AssessmentNeed,
           "case_notes": CaseNote, "follow_ups": FollowUp, "referrals": Referral, "referral_events": ReferralEvent,
-          "users": User, "audit_events": AuditEvent}
+          "referral_reads": ReferralRead, "users": User, "audit_events": AuditEvent}
 
 
 def _env(settings, mode: str = "development") -> dict[str, str | None]:
@@ -466,3 +466,27 @@ def test_the_command_as_an_operator_runs_it(settings, database):
     assert "demo.ctv001 … demo.ctv003  collaborator" in done.stdout
     with database.transaction() as session:
         assert _count(session, Client) == 30 and verify(session) is None
+
+
+def test_the_read_marks_agree_with_the_audit_log(generated, database):
+    """Unread feedback from the marks is what the audit log says: feedback written after the
+    referrer's last opening of the referral (the rule migration 0009 carried over)."""
+    from casework.referrals.services import unread_feedback_condition
+
+    with database.transaction() as session:
+        written, read = {}, {}
+        for referral_id, actor_id, action, event_id in session.execute(
+                select(AuditEvent.object_id, AuditEvent.actor_id, AuditEvent.action, AuditEvent.id)
+                .where(AuditEvent.object_type == "referral",
+                       AuditEvent.action.in_(("referral.feedback_sent", "referral.viewed")))):
+            if action == "referral.feedback_sent":
+                written[referral_id] = event_id
+            else:
+                read[(referral_id, actor_id)] = event_id
+        referrers = dict(session.execute(select(Referral.id, Referral.referred_by)).all())
+        expected = {r for r, last in written.items() if last > read.get((r, referrers[r]), 0)}
+        marked = set()
+        for referrer in set(referrers.values()):
+            marked |= set(session.scalars(select(Referral.id).where(
+                Referral.referred_by == referrer, unread_feedback_condition(referrer))))
+    assert written and expected and marked == expected

@@ -249,6 +249,36 @@ def test_only_the_referrers_own_opening_clears_the_marker(world, database):
     assert MARKER in world["referrer"].get("/clients/").get_data(as_text=True)
 
 
+def test_migration_0009_carries_the_read_marks_over_from_the_audit_log(world, database):
+    """Two referrals: one with feedback read, then a second note unread; one never opened since."""
+    from casework import migrate
+    from casework.referrals.models import ReferralRead
+    from casework.referrals.services import unread_feedback
+
+    second = make_referral(database, client_id=world["client_id"], place=world["place"],
+                           referred_by=world["collaborator"].user_id, status="accepted")
+    _send_feedback(world, FIRST, database=database)
+    world["referrer"].get(f"/referrals/{world['referral_id']}")
+    _send_feedback(world, SECOND, database=database)
+    world["receiver"].get(f"/inbox/{second}")
+    version = referral_state(database, second)[1]
+    world["receiver"].post(f"/inbox/{second}/feedback", {"note": FIRST, "version": version})
+    user = world["collaborator"].user_id
+    with database.transaction() as session:
+        before = unread_feedback(session, user, {world["referral_id"], second})
+        marks = {(r.referral_id, r.user_id, r.feedback_seen) for r in session.scalars(select(ReferralRead))}
+    assert before == {world["referral_id"], second}
+    database.engine.dispose()
+
+    migrate.downgrade(database.engine, "0008")
+    migrate.upgrade(database.engine)
+
+    with database.transaction() as session:
+        assert unread_feedback(session, user, {world["referral_id"], second}) == before
+        assert {(r.referral_id, r.user_id, r.feedback_seen) for r in session.scalars(select(ReferralRead))} == marks
+        assert session.get(Referral, world["referral_id"]).feedback_count == 2
+
+
 # --- free text hygiene ------------------------------------------------------------------------------
 
 BAD_TEXT = {

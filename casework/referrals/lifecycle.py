@@ -239,6 +239,7 @@ def _append_feedback(referral: Referral, text: str, *, at: datetime, by: str | N
     if len(notes) >= FEEDBACK_NOTES_MAX:
         raise TransitionRefused("too_many_notes")
     notes.append(FeedbackNote(at, by, text))
+    referral.feedback_count = (referral.feedback_count or 0) + 1
     referral.feedback = json.dumps(
         {"v": 1, "notes": [{"at": n.at.isoformat() if n.at else at.isoformat(), "by": n.by, "text": n.text}
                            for n in notes]}, ensure_ascii=False)

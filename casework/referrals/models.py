@@ -30,6 +30,8 @@ class Referral(Base):
     outcome_enc: Mapped[str | None] = mapped_column(Text)
     note_to_receiver_enc: Mapped[str | None] = mapped_column(Text)
     feedback_enc: Mapped[str | None] = mapped_column(Text)
+    # How many feedback notes the service wrote: compared with each reader's mark (ReferralRead).
+    feedback_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     share_phone: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_confirmed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     outcome_recorded_by_referrer: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -67,6 +69,19 @@ class Referral(Base):
         Index("ix_referrals_created_at", "created_at"),
     )
     __mapper_args__ = {"version_id_col": version}
+
+
+class ReferralRead(Base):
+    """How much of a referral's feedback a person has seen: ``feedback_seen`` is the referral's
+    ``feedback_count`` when they last opened it. Feedback is unread while the count is higher, with
+    no clock to compare and no ties. Ids and a count only."""
+
+    __tablename__ = "referral_reads"
+
+    referral_id: Mapped[str] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    feedback_seen: Mapped[int] = mapped_column(Integer, default=0)
+    read_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ReferralEvent(Base):

@@ -11,10 +11,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, object_session
 
 from casework import clock, codes, vocab
-from casework.audit import AuditEvent, record
+from casework.audit import record
 from casework.auth.models import User
 from casework.clients.models import Client
 from casework.db import begin_writing, new_id
@@ -22,7 +23,7 @@ from casework.directory.models import Service
 from casework.paging import page_of
 from casework.policy.clients import caseload_filter
 from casework.referrals import lifecycle
-from casework.referrals.models import Referral
+from casework.referrals.models import Referral, ReferralRead
 
 ACTIVE_EARLY = ("requested", "received")
 UNDER_WAY = ("accepted", "in-progress", "on-hold")
@@ -354,17 +355,24 @@ def sent(session: Session, user_id: str, *, overdue_only: bool = False, feedback
 
 
 def unread_feedback_condition(user_id: str) -> ColumnElement[bool]:
-    """Referrals whose service wrote feedback after ``user_id`` last opened them, as one SQL condition:
-    two index seeks per candidate on the audit log's (object type, object id) index."""
+    """Referrals whose service wrote feedback since ``user_id`` last opened them: the referral's
+    feedback count against the reader's mark (one primary-key seek per candidate)."""
+    seen = (select(ReferralRead.feedback_seen)
+            .where(ReferralRead.referral_id == Referral.id, ReferralRead.user_id == user_id)
+            .scalar_subquery())
+    return (Referral.feedback_count > 0) & (Referral.feedback_count > func.coalesce(seen, 0))
 
-    def newest(*conditions: ColumnElement[bool]) -> Any:
-        return (select(func.max(AuditEvent.id))
-                .where(AuditEvent.object_type == "referral", AuditEvent.object_id == Referral.id, *conditions)
-                .scalar_subquery())
 
-    written = newest(AuditEvent.action == lifecycle.FEEDBACK_ACTION)
-    read = newest(AuditEvent.action == "referral.viewed", AuditEvent.actor_id == user_id)
-    return Referral.feedback_enc.is_not(None) & (written > func.coalesce(read, 0))
+def mark_feedback_read(session: Session, referral: Referral, user_id: str) -> None:
+    """Record that ``user_id`` has now seen every feedback note of ``referral`` (an upsert: two tabs
+    opening it at once both succeed)."""
+    upsert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    values = {"referral_id": referral.id, "user_id": user_id, "feedback_seen": referral.feedback_count or 0,
+              "read_at": clock.utcnow()}
+    statement = upsert(ReferralRead).values(**values)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["referral_id", "user_id"],
+        set_={"feedback_seen": statement.excluded.feedback_seen, "read_at": statement.excluded.read_at}))
 
 
 def with_unread_feedback(session: Session, user_id: str, *, per_page: int) -> tuple[list[tuple[Any, ...]], bool]:
@@ -383,27 +391,11 @@ def for_client(session: Session, client_id: str) -> list[Referral]:
 
 
 def unread_feedback(session: Session, user_id: str, referral_ids: set[str] | list[str]) -> set[str]:
-    """The referrals whose service wrote feedback since ``user_id`` last opened them.
-
-    Read from the audit log, which already holds both facts as codes (a provider's
-    ``referral.feedback_sent`` and the referrer's ``referral.viewed``); its ids grow in
-    the chain's order, so comparing ids needs no clock and has no ties.
-    """
+    """The referrals among ``referral_ids`` whose service wrote feedback since ``user_id`` last opened them."""
     ids = set(referral_ids)
     if not ids:
         return set()
-
-    def latest(*conditions: ColumnElement[bool]) -> dict[str, int]:
-        query = (select(AuditEvent.object_id, func.max(AuditEvent.id))
-                 .where(AuditEvent.object_type == "referral", AuditEvent.object_id.in_(ids), *conditions)
-                 .group_by(AuditEvent.object_id))
-        return {object_id: last for object_id, last in session.execute(query)}
-
-    written = latest(AuditEvent.action == lifecycle.FEEDBACK_ACTION)
-    if not written:
-        return set()
-    read = latest(AuditEvent.action == "referral.viewed", AuditEvent.actor_id == user_id)
-    return {referral_id for referral_id, last in written.items() if last > read.get(referral_id, 0)}
+    return set(session.scalars(select(Referral.id).where(Referral.id.in_(ids), unread_feedback_condition(user_id))))
 
 
 def inbox_badge(session: Session, organisation_id: str) -> int:

@@ -240,6 +240,7 @@ def _render_detail(db: Session, referral: Referral, client: Client, *,
     # Read before this opening is recorded: it is what was new to the referrer when the page was asked for.
     new_feedback = referral.id in services.unread_feedback(db, current_user.id, {referral.id})
     _audit_read(db, "referral.viewed", referral)
+    services.mark_feedback_read(db, referral, current_user.id)
     db.commit()  # the read is on record before anything is shown; nothing stays locked while rendering
     staffed = services.organisation_staffed(db, referral.organisation_id)
     kinds = policy.actor_kinds(current_user, referral, client, organisation_staffed=staffed)
