@@ -15,6 +15,7 @@ EXPECTED = {
     "auth.account": _row("login", "ok"),
     "auth.change_password": _row("login", "ok"),
     "auth.enrol_second_factor": _row("login", "ok"),
+    "auth.new_enrolment_key": _row("forbidden", "redirect"),  # POST only; back to the enrolment page
     "auth.new_recovery_codes": _row("login", "ok"),
     "auth.set_language": _row("redirect", "redirect"),
 }

@@ -195,3 +195,109 @@ def test_guessing_the_current_password_on_an_open_screen_locks_the_account_and_e
 
         assert session.get(User, account.user_id).locked_until is not None
     assert browser.get("/account").status_code == 302
+
+
+# --- set-up on a phone ------------------------------------------------------------------------
+
+
+def _key_on_page(browser) -> str:
+    return re.search(r'<code class="secret">([A-Z2-7 ]+)</code>', browser.last_html).group(1).replace(" ", "")
+
+
+def test_reloading_the_enrolment_page_keeps_the_key_the_app_scanned(new_browser, make_user, clock, database):
+    # Given a new account at its first sign-in, shown the QR code
+    account = make_user("collaborator", second_factor=False)
+    browser = new_browser()
+    password_step_only = browser.post("/login", {"username": account.username, "password": account.password},
+                                      page="/login")
+    assert password_step_only.status_code == 302
+    browser.get("/account/second-factor")
+    scanned = _key_on_page(browser)
+    # When the phone reloads the tab (twice) while the person switches to the authenticator app
+    browser.get("/account/second-factor")
+    browser.get("/account/second-factor")
+    # Then the key is the same, and the code from the scanned key switches the second factor on
+    assert _key_on_page(browser) == scanned
+    response = browser.post("/account/second-factor", {"code": totp.code_at(scanned, clock.now)})
+    assert response.status_code == 200 and 'class="codes"' in browser.last_html
+    assert active_secret(database, account.user_id) == scanned
+
+
+def test_a_new_key_is_made_only_on_purpose_and_the_old_one_then_fails(new_browser, make_user, clock, database):
+    account = make_user("collaborator", second_factor=False)
+    browser = new_browser()
+    browser.post("/login", {"username": account.username, "password": account.password}, page="/login")
+    browser.get("/account/second-factor")
+    old = _key_on_page(browser)
+    assert browser.post("/account/second-factor/new-key", {}).status_code == 302
+    browser.get("/account/second-factor")
+    new = _key_on_page(browser)
+    assert new != old
+    assert browser.post("/account/second-factor", {"code": totp.code_at(old, clock.now)}).status_code == 200
+    assert active_secret(database, account.user_id) is None
+    from sqlalchemy import select
+
+    from casework.audit import AuditEvent
+
+    with database.transaction() as session:
+        actions = list(session.scalars(select(AuditEvent.action).where(AuditEvent.object_id == account.user_id)))
+    assert "auth.second_factor_key_replaced" in actions
+
+
+def test_lock_and_language_work_from_the_recovery_codes_page(new_browser, make_user, clock):
+    # Given a person who just switched the second factor on and sees the recovery codes
+    account = make_user("collaborator", second_factor=False)
+    browser = new_browser()
+    browser.post("/login", {"username": account.username, "password": account.password}, page="/login")
+    browser.get("/account/second-factor")
+    browser.post("/account/second-factor", {"code": totp.code_at(_key_on_page(browser), clock.now)})
+    codes_page = browser.last_html
+    assert 'class="codes"' in codes_page
+    # When they change the language with the form on that page, Then it works (no 400)
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', codes_page).group(1)
+    changed = browser.client.post("/language", data={"csrf_token": token, "locale": "en", "next": "/account"})
+    assert changed.status_code == 302
+    # And "Lock now" (sign out) from that same page signs them out
+    locked = browser.client.post("/logout", data={"csrf_token": token})
+    assert locked.status_code == 302 and locked.headers["Location"].endswith("/login")
+    assert browser.client.get("/account").status_code == 302
+
+
+def test_the_sign_in_code_asks_for_digits_and_offers_a_recovery_code(new_browser, make_user):
+    account = make_user("collaborator")
+    browser = new_browser()
+    password_step(browser, account)
+    page = browser.get("/login/code").get_data(as_text=True)
+    assert 'inputmode="numeric"' in page and 'autocomplete="one-time-code"' in page
+    assert "/login/code?recovery=1" in page
+    recovery = browser.get("/login/code?recovery=1").get_data(as_text=True)
+    assert 'inputmode="text"' in recovery and "Mã khôi phục" in recovery
+
+
+def test_recovery_codes_are_kept_as_keyed_hashes_and_an_older_argon2_one_still_works(signed_in, new_browser,
+                                                                                    database):
+    from casework.auth import passwords
+    from casework.auth.models import RecoveryCode
+
+    browser, account = signed_in("collaborator")
+    browser.post("/account/recovery-codes", {"current_password": account.password}, page="/account/recovery-codes")
+    with database.transaction() as session:
+        stored = [row.code_hash for row in session.query(RecoveryCode).all()]
+        assert len(stored) == 10 and all(h.startswith("hm1$") and len(h) == 68 for h in stored)
+        # One code made before keyed hashes existed (argon2)
+        session.add(RecoveryCode(user_id=account.user_id, code_hash=passwords.hash_password("QQQQQ22222")))
+    lost_phone = new_browser()
+    password_step(lost_phone, account)
+    assert code_step(lost_phone, "QQQQQ-22222").status_code == 302
+
+
+def test_the_first_password_change_asks_for_the_temporary_password(new_browser, make_user, database):
+    from casework.auth.models import User
+
+    account = make_user("collaborator")
+    with database.transaction() as session:
+        session.get(User, account.user_id).must_change_password = True
+    browser = new_browser()
+    browser.login(account)
+    page = browser.get("/account/password").get_data(as_text=True)
+    assert "Mật khẩu tạm thời" in page and "Mật khẩu hiện tại" not in page

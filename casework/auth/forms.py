@@ -22,9 +22,9 @@ class LoginForm(FlaskForm):
 
 
 class SecondFactorForm(FlaskForm):
-    code = StringField(_l("Code from your authenticator app, or a recovery code"),
+    code = StringField(_l("Six-digit code from your authenticator app"),
                        validators=[DataRequired(), Length(max=32)],
-                       render_kw={"autocomplete": "one-time-code", "inputmode": "text"})
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
 
 
 class NewPasswordMixin:

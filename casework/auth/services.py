@@ -7,6 +7,7 @@ caller commits once.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +19,7 @@ from casework import clock
 from casework.audit import record
 from casework.auth import passwords, totp
 from casework.auth.models import RecoveryCode, User, UserSession
+from casework.crypto.seal import RECOVERY_PREFIX
 from casework.db import begin_writing
 
 MAX_FAILURES = 5
@@ -149,11 +151,15 @@ def matching_recovery_code(session: Session, user: User, raw: str) -> int | None
     code = totp.normalise_code(raw).upper().replace("-", "")
     if len(code) != 10:
         return None
+    keyed = session.info["sealer"].recovery_code(user.id, code)
     for candidate_id, code_hash in session.execute(
         select(RecoveryCode.id, RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id,
                                                               RecoveryCode.used_at.is_(None))
     ):
-        if passwords.verify_password(code_hash, code):
+        if code_hash.startswith(RECOVERY_PREFIX):
+            if hmac.compare_digest(code_hash, keyed):
+                return candidate_id
+        elif passwords.verify_password(code_hash, code):  # made before keyed hashes: argon2
             return candidate_id
     return None
 
@@ -171,7 +177,7 @@ def new_recovery_codes(session: Session, user: User) -> list[str]:
     alphabet = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
     codes = ["".join(secrets.choice(alphabet) for _ in range(10)) for _ in range(RECOVERY_CODE_COUNT)]
     for code in codes:
-        session.add(RecoveryCode(user_id=user.id, code_hash=passwords.hash_password(code)))
+        session.add(RecoveryCode(user_id=user.id, code_hash=session.info["sealer"].recovery_code(user.id, code)))
     return [f"{c[:5]}-{c[5:]}" for c in codes]
 
 

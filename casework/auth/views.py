@@ -4,7 +4,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import segno
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
@@ -46,6 +46,9 @@ def _start_fresh_session(user: User) -> None:
     db = db_session()
     locale = session.get("locale")
     session.clear()
+    # Flask-WTF keeps this request's CSRF token in g: drop it, or the page rendered now (the recovery
+    # codes, after enrolment) would carry a token of the cleared session and its forms would fail.
+    g.pop("csrf_token", None)
     token = services.start_session(db, user)
     db.commit()
     session["sid"] = token
@@ -107,6 +110,10 @@ def login_second_factor() -> Response | str:
     if user is None:
         return redirect(url_for("auth.login"))
     form = SecondFactorForm()
+    with_recovery = request.args.get("recovery") == "1" or request.form.get("recovery") == "1"
+    if with_recovery:  # recovery codes have letters: a text keyboard, and the label says which code
+        form.code.label.text = _("Recovery code")
+        form.code.render_kw = {**form.code.render_kw, "inputmode": "text", "autocomplete": "off"}
     if form.validate_on_submit():
         db = db_session()
         try:
@@ -114,9 +121,9 @@ def login_second_factor() -> Response | str:
         except services.LoginFailed:
             db.commit()
             _fail_generic()
-            return render_template("auth/second_factor.html", form=form)
+            return render_template("auth/second_factor.html", form=form, with_recovery=with_recovery)
         return _complete_login(user)
-    return render_template("auth/second_factor.html", form=form)
+    return render_template("auth/second_factor.html", form=form, with_recovery=with_recovery)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -164,6 +171,8 @@ def change_password() -> Response | str:
     user: User = current_user._get_current_object()
     form = ChangePasswordForm()
     form._username = user.username
+    if user.must_change_password:  # what the administrator handed over is a one-time password
+        form.current_password.label.text = _("Temporary password (the one you were given)")
     if form.validate_on_submit():
         if not _password_confirmed(user, form.current_password.data):
             form.current_password.errors.append(_("The current password is not right."))
@@ -189,7 +198,9 @@ def enrol_second_factor() -> Response | str:
             _start_fresh_session(user)  # revocation ended this session too
             # Shown once, in this response only: never in a cookie, URL or log.
             return render_template("auth/recovery_codes.html", codes=codes)
-    if request.method == "GET" or not user.totp_pending:
+    if not user.totp_pending:
+        # One pending key until it is confirmed or replaced on purpose: a phone that reloads this page
+        # while the person switches to the authenticator app must not get a key the app never saw.
         services.begin_enrolment(user)
         db.commit()
     secret = user.totp_pending
@@ -198,8 +209,22 @@ def enrol_second_factor() -> Response | str:
     qr_svg = Markup(segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff", omitsize=True,  # noqa: S704  # segno's own SVG of a URI we built  # nosec B704
                                                           title=_("QR code for the authenticator app")))
     return render_template(
-        "auth/enrol.html", form=form, qr_svg=qr_svg, secret=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+        "auth/enrol.html", form=form, qr_svg=qr_svg, action_form=ActionForm(),
+        secret=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
     )
+
+
+@bp.route("/account/second-factor/new-key", methods=["POST"])
+@allow(*ANY_ROLE)
+def new_enrolment_key() -> Response:
+    """Replace the pending key on purpose (the old QR code was seen by someone, or cannot be scanned)."""
+    if ActionForm().validate_on_submit():
+        user: User = current_user._get_current_object()
+        services.begin_enrolment(user)
+        services.audit_user(db_session(), "auth.second_factor_key_replaced", user)
+        db_session().commit()
+        flash(_("A new key was made. Scan the new QR code; the old one no longer works."), "info")
+    return redirect(url_for("auth.enrol_second_factor"))
 
 
 def _confirm_enrolment(user: User, form: ConfirmCodeForm) -> list[str] | None:

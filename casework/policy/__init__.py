@@ -25,7 +25,8 @@ PUBLIC_ENDPOINTS = frozenset(
 
 # Reachable by a signed-in user who still has to set a password or enrol a second factor.
 SETUP_ENDPOINTS = frozenset(
-    {"auth.change_password", "auth.enrol_second_factor", "auth.logout", "auth.set_language"}
+    {"auth.change_password", "auth.enrol_second_factor", "auth.new_enrolment_key", "auth.logout",
+     "auth.set_language"}
 )
 
 # Reachable by a collaborator whose records are on hold after an admin reset their sign-in.
