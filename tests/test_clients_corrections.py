@@ -93,7 +93,7 @@ def test_a_bad_note_correction_gets_a_vietnamese_message_and_changes_nothing(sig
     url = f"/clients/{client_id}/notes/{note_id}/correct"
     browser.get(url)
     # When the correction hides a zero-width character, or is empty, or is far too long
-    for body, message in (("Nội\u200bdung", HIDDEN_VI), ("", "Trường này là bắt buộc."),
+    for body, message in (("Nội\u200bdung", HIDDEN_VI), ("", "Ô này không được để trống."),
                           ("x" * 4001, "Quá dài: tối đa 4000 ký tự (bạn đã nhập 4001).")):
         response = browser.post(url, {"body": body})
         # Then the form comes back with the message in Vietnamese

@@ -21,7 +21,7 @@ def stored(database) -> tuple[int, int, int]:
 
 @pytest.mark.parametrize(("change", "message"), [
     ({"consent_given": None}, "Khi chưa có sự đồng ý đăng ký của thân chủ thì không được lưu bất cứ thông tin nào."),
-    ({"consent_date": ""}, "Trường này là bắt buộc."),
+    ({"consent_date": ""}, "Ô này không được để trống."),
     ({"consent_date": "2026-13-45"}, "Nhập một ngày hợp lệ."),
     ({"birth_year": "1800"}, "Năm sinh này không hợp lệ"),
     ({"birth_year": "2090"}, "Năm sinh này không hợp lệ"),
@@ -64,7 +64,7 @@ def _audit_count(database) -> int:
     ("Ghi chú\u202e ẩn", HIDDEN_VI),
     ("Ghi chú\u200d", HIDDEN_VI),
     ("Ghi chú\x00", HIDDEN_VI),
-    ("   ", "Trường này là bắt buộc."),
+    ("   ", "Ô này không được để trống."),
 ])
 def test_bad_case_notes_are_refused_in_vietnamese(signed_in, database, body, message):
     # Given a registered client

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from casework import vocab
+from casework.forms import CaseworkForm
 
 USERNAME_PATTERN = r"^[A-Za-z0-9._-]+$"
 PHONE_PATTERN = r"^[0-9 +().-]*$"
@@ -38,7 +38,7 @@ class AccessMixin:
     organisation_id = SelectField(_l("Organisation (service providers only)"), choices=[])
 
 
-class NewUserForm(DetailsMixin, AccessMixin, FlaskForm):
+class NewUserForm(DetailsMixin, AccessMixin, CaseworkForm):
     username = StringField(
         _l("Username"),
         validators=[DataRequired(), Length(min=3, max=64),
@@ -47,15 +47,15 @@ class NewUserForm(DetailsMixin, AccessMixin, FlaskForm):
     )
 
 
-class UserDetailsForm(DetailsMixin, FlaskForm):
+class UserDetailsForm(DetailsMixin, CaseworkForm):
     pass
 
 
-class UserAccessForm(AccessMixin, FlaskForm):
+class UserAccessForm(AccessMixin, CaseworkForm):
     pass
 
 
-def fill_choices(form: FlaskForm, organisations: list[tuple[str, str]]) -> None:
+def fill_choices(form: CaseworkForm, organisations: list[tuple[str, str]]) -> None:
     """Choices are built per request so labels follow the reader's language."""
     if hasattr(form, "role"):
         form.role.choices = _role_choices()

@@ -313,9 +313,9 @@ def keys() -> str:
     rows, within = rows_out_of_bound(db, state.settings.blind_index_bits)
     low, high = bits_bounds(rows)
     keyring = state.keyring
-    data_keys = [{"id": kid, "primary": kid == keyring.primary_id, "values": usage.get(kid, 0)}
+    data_keys = [{"id": kid, "primary": kid == keyring.primary_id, "count": usage.get(kid, 0)}
                  for kid in sorted(keyring.data_keys)]
-    missing = [{"id": kid, "values": usage[kid]} for kid in sorted(set(usage) - set(keyring.data_keys))]
+    missing = [{"id": kid, "count": usage[kid]} for kid in sorted(set(usage) - set(keyring.data_keys))]
     return render_template("admin/keys.html", data_keys=data_keys, missing=missing,
                            is_example=keyring.is_example, bits=state.settings.blind_index_bits,
                            rows=rows, within=within or rows < 16, low=low, high=high)

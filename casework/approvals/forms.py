@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField
 from wtforms.validators import AnyOf, InputRequired
 
+from casework.forms import CaseworkForm
 
-class DecisionForm(FlaskForm):
+
+class DecisionForm(CaseworkForm):
     decision = HiddenField(validators=[AnyOf(("approve", "refuse"))])
     version = IntegerField(validators=[InputRequired()])
 
 
-class VersionForm(FlaskForm):
+class VersionForm(CaseworkForm):
     """Withdraw a change, or dismiss a notice: the CSRF token and the version seen."""
 
     version = IntegerField(validators=[InputRequired()])

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
 
 from casework.auth import passwords
+from casework.forms import CaseworkForm
 
 PASSWORD_PROBLEMS = {
     "too_short": _l("The password must have at least %(n)d characters.", n=passwords.MIN_PASSWORD_LENGTH),
@@ -14,14 +14,14 @@ PASSWORD_PROBLEMS = {
 }
 
 
-class LoginForm(FlaskForm):
+class LoginForm(CaseworkForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)],
                            render_kw={"autocomplete": "username", "autocapitalize": "none"})
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=512)],
                              render_kw={"autocomplete": "current-password"})
 
 
-class SecondFactorForm(FlaskForm):
+class SecondFactorForm(CaseworkForm):
     code = StringField(_l("Six-digit code from your authenticator app"),
                        validators=[DataRequired(), Length(max=32)],
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
@@ -35,7 +35,7 @@ class NewPasswordMixin:
             raise ValidationError(str(PASSWORD_PROBLEMS[problem]))
 
 
-class ChangePasswordForm(NewPasswordMixin, FlaskForm):
+class ChangePasswordForm(NewPasswordMixin, CaseworkForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()],
                                      render_kw={"autocomplete": "current-password"})
     new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=512)],
@@ -47,7 +47,7 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
     )
 
 
-class ConfirmCodeForm(FlaskForm):
+class ConfirmCodeForm(CaseworkForm):
     code = StringField(_l("Six-digit code shown by the app"), validators=[DataRequired(), Length(max=16)],
                        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
     # Asked only when a second factor is already active, so an unlocked screen is not enough
@@ -56,15 +56,15 @@ class ConfirmCodeForm(FlaskForm):
                                      render_kw={"autocomplete": "current-password"})
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(CaseworkForm):
     locale = SelectField(_l("Language"), choices=[SelectChoice("vi", "Tiếng Việt"), SelectChoice("en", "English")])
     next = HiddenField()
 
 
-class ActionForm(FlaskForm):
+class ActionForm(CaseworkForm):
     """A form with nothing but the CSRF token, for buttons that POST."""
 
 
-class ReauthenticateForm(FlaskForm):
+class ReauthenticateForm(CaseworkForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=512)],
                                      render_kw={"autocomplete": "current-password"})

@@ -8,13 +8,13 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, Field, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
 from casework import clock, vocab
 from casework.crypto import canonical_uic
+from casework.forms import CaseworkForm
 
 ALIAS_MAX = 80
 PHONE_MAX = 20
@@ -54,7 +54,7 @@ class Text:
         self.max_length = max_length
         self.multiline = multiline
 
-    def __call__(self, form: FlaskForm, field: Field) -> None:
+    def __call__(self, form: CaseworkForm, field: Field) -> None:
         value = field.data or ""
         if _HIDDEN.search(value) or (not self.multiline and _LINE_BREAKS.search(value)):
             raise ValidationError(_l("Remove invisible or control characters (for example text "
@@ -67,7 +67,7 @@ class Text:
 
 
 class Required:
-    def __call__(self, form: FlaskForm, field: Field) -> None:
+    def __call__(self, form: CaseworkForm, field: Field) -> None:
         if field.data in (None, "", False):
             raise ValidationError(REQUIRED)
 
@@ -78,13 +78,13 @@ def _values(choices: Any) -> set[Any]:
 
 
 class Choice(SelectField):
-    def pre_validate(self, form: FlaskForm) -> None:
+    def pre_validate(self, form: CaseworkForm) -> None:
         if self.data not in _values(self.choices):
             raise ValidationError(NOT_A_CHOICE)
 
 
 class RadioChoice(RadioField):
-    def pre_validate(self, form: FlaskForm) -> None:
+    def pre_validate(self, form: CaseworkForm) -> None:
         if self.data not in _values(self.choices):
             raise ValidationError(NOT_A_CHOICE)
 
@@ -104,13 +104,13 @@ class Day(DateField):
 
 
 class NotInFuture:
-    def __call__(self, form: FlaskForm, field: Field) -> None:
+    def __call__(self, form: CaseworkForm, field: Field) -> None:
         if field.data and field.data > clock.local_today():
             raise ValidationError(_l("This date cannot be in the future."))
 
 
 class NotTooOld:
-    def __call__(self, form: FlaskForm, field: Field) -> None:
+    def __call__(self, form: CaseworkForm, field: Field) -> None:
         if field.data and field.data < date(2000, 1, 1):
             raise ValidationError(_l("Enter a real date."))
 
@@ -181,7 +181,7 @@ def _details_fields() -> dict[str, Field]:
     }
 
 
-class RegisterForm(ClientDetailsMixin, FlaskForm):
+class RegisterForm(ClientDetailsMixin, CaseworkForm):
     consent_given = BooleanField(_l("The client agreed to be registered, after hearing what is kept and why"))
     consent_method = RadioChoice(_l("How consent was given"), choices=_choices(vocab.CONSENT_METHODS),
                                  default="verbal")
@@ -197,7 +197,7 @@ class RegisterForm(ClientDetailsMixin, FlaskForm):
             raise ValidationError(_l("Without the client's consent to registration nothing can be stored."))
 
 
-class CorrectForm(ClientDetailsMixin, FlaskForm):
+class CorrectForm(ClientDetailsMixin, CaseworkForm):
     confirm_different = BooleanField(_l("I checked with the client: the other record is a different person, "
                                         "save the correction"))
 
@@ -208,51 +208,51 @@ for _name, _field in _details_fields().items():
     setattr(CorrectForm, _name, _field)
 
 
-class FindForm(FlaskForm):
+class FindForm(CaseworkForm):
     query = StringField(_l("Display code or UIC"), filters=[tidy], validators=[Required(), Text(UIC_MAX)],
                         render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"})
 
 
-class CoassignRequestForm(FlaskForm):
+class CoassignRequestForm(CaseworkForm):
     uic = HiddenField(filters=[tidy], validators=[Required(), Text(UIC_MAX)])
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(CaseworkForm):
     purpose = Choice(_l("Purpose"), choices=_choices(vocab.CONSENT_PURPOSES))
     method = RadioChoice(_l("How consent was given"), choices=_choices(vocab.CONSENT_METHODS), default="verbal")
     given_on = Day(_l("Date of consent"), validators=[Required(), NotInFuture(), NotTooOld()],
                    default=clock.local_today)
 
 
-class NoteForm(FlaskForm):
+class NoteForm(CaseworkForm):
     body = TextAreaField(_l("Case note"), filters=[tidy], validators=[Required(), Text(NOTE_MAX, multiline=True)],
                          render_kw={"rows": "4"})
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(CaseworkForm):
     due_on = Day(_l("Due date"), validators=[Required(), NotTooOld()])
     description = StringField(_l("What to follow up (optional)"), filters=[tidy], validators=[Text(FOLLOW_UP_MAX)],
                               render_kw={"autocomplete": "off"})
 
 
-class CloseForm(FlaskForm):
+class CloseForm(CaseworkForm):
     reason = RadioChoice(_l("Reason for closing"), choices=_choices(vocab.CLOSE_REASONS))
 
 
-class EraseForm(FlaskForm):
+class EraseForm(CaseworkForm):
     display_code = StringField(_l("Type the client's display code to confirm"), filters=[tidy],
                                validators=[Required(), Text(20)],
                                render_kw={"autocomplete": "off", "autocapitalize": "characters"})
 
 
-class ActionForm(FlaskForm):
+class ActionForm(CaseworkForm):
     """Only the CSRF token, for buttons that POST."""
 
 
-def assessment_form(data: dict[str, Any] | None = None) -> FlaskForm:
+def assessment_form(data: dict[str, Any] | None = None) -> CaseworkForm:
     """A form with one level and one note per need domain, plus date and eligibility."""
 
-    class AssessmentForm(FlaskForm):
+    class AssessmentForm(CaseworkForm):
         assessed_on = Day(_l("Date of assessment"), validators=[Required(), NotInFuture(), NotTooOld()],
                           default=clock.local_today)
         eligible = BooleanField(_l("I attest that the client meets the programme's eligibility criteria"))
@@ -266,10 +266,10 @@ def assessment_form(data: dict[str, Any] | None = None) -> FlaskForm:
     return AssessmentForm(data=data)
 
 
-def need_notes_form(domains: list[str], data: dict[str, Any] | None = None) -> FlaskForm:
+def need_notes_form(domains: list[str], data: dict[str, Any] | None = None) -> CaseworkForm:
     """The notes of one assessment's needs, for correction (the same checks as when assessing)."""
 
-    class NeedNotesForm(FlaskForm):
+    class NeedNotesForm(CaseworkForm):
         pass
 
     for code in domains:
@@ -287,13 +287,13 @@ def _reasons() -> list[SelectChoice]:
             *[SelectChoice(code, labels.REASONS[code]) for code in labels.PROPOSABLE_REASONS]]
 
 
-class ReassignCaseloadForm(FlaskForm):
+class ReassignCaseloadForm(CaseworkForm):
     from_user = Choice(_l("Move every client of"), choices=[])
     to_user = Choice(_l("To"), choices=[])
     reason = Choice(_l("Why"), choices=_reasons, validators=[Required()])
 
 
-class ReassignClientForm(FlaskForm):
+class ReassignClientForm(CaseworkForm):
     display_code = StringField(_l("Client display code"), filters=[tidy], validators=[Required(), Text(20)],
                                render_kw={"autocomplete": "off", "autocapitalize": "characters"})
     client_to = Choice(_l("To"), choices=[])

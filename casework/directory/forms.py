@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from casework import vocab
+from casework.forms import CaseworkForm
 
 EMAIL = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("This is not an email address."))
 SERVICE_STATUSES = {"active": _l("Active"), "inactive": _l("Inactive"), "defunct": _l("No longer offered")}
@@ -18,7 +18,7 @@ def _options(mapping: dict[str, object]) -> list[SelectChoice]:
     return [SelectChoice(code, label) for code, label in mapping.items()]
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(CaseworkForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     alternate_name = StringField(_l("Other name"), validators=[Optional(), Length(max=200)])
     kind = SelectField(_l("Kind of organisation"), choices=_options(vocab.ORGANISATION_KINDS))
@@ -29,7 +29,7 @@ class OrganisationForm(FlaskForm):
     active = BooleanField(_l("Active (collaborators can refer to it)"), default=True)
 
 
-class LocationForm(FlaskForm):
+class LocationForm(CaseworkForm):
     name = StringField(_l("Name of the place"), validators=[DataRequired(), Length(max=200)])
     address_1 = StringField(_l("Street address"), validators=[Optional(), Length(max=300)])
     address_locality = StringField(_l("Ward / commune"), validators=[Optional(), Length(max=120)])
@@ -37,7 +37,7 @@ class LocationForm(FlaskForm):
     description = TextAreaField(_l("How to find it"), validators=[Optional(), Length(max=2000)])
 
 
-class ServiceForm(FlaskForm):
+class ServiceForm(CaseworkForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     need_domain = SelectField(_l("Need it answers"),
                               choices=[SelectChoice(k, label) for k, (label, _group) in vocab.NEED_DOMAINS.items()])
@@ -57,7 +57,7 @@ class ServiceForm(FlaskForm):
     status = SelectField(_l("Status"), choices=_options(SERVICE_STATUSES))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(CaseworkForm):
     file = FileField(_l("HSDS 3.0 JSON file"), validators=[FileRequired(message=_l("Choose a file."))])
     need_domain = SelectField(
         _l("Need of new services the file gives none for"),

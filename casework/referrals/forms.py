@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from casework import vocab
 from casework.clients.forms import Text, tidy  # the same free-text checks and message as the clients forms
+from casework.forms import CaseworkForm
 
 NOTE_MAX = 1000
 
@@ -17,7 +17,7 @@ def _options(mapping: dict[str, object]) -> list[SelectChoice]:
     return [SelectChoice(code, label) for code, label in mapping.items()]
 
 
-class NewReferralForm(FlaskForm):
+class NewReferralForm(CaseworkForm):
     service_id = RadioField(_l("Service"), validators=[InputRequired(message=_l("Choose a service."))],
                             choices=[])
     urgency = RadioField(_l("Urgency"), choices=_options(vocab.URGENCIES), default="routine",
@@ -33,7 +33,7 @@ class NewReferralForm(FlaskForm):
     need = HiddenField()  # which kind of service to offer: carried here, never in the URL
 
 
-class TransitionForm(FlaskForm):
+class TransitionForm(CaseworkForm):
     """One status change; the lifecycle module decides whether it is allowed."""
 
     to = HiddenField(validators=[DataRequired()])
@@ -47,12 +47,12 @@ class TransitionForm(FlaskForm):
                              filters=[tidy], validators=[Text(NOTE_MAX, multiline=True)])
 
 
-class FindByCodeForm(FlaskForm):
+class FindByCodeForm(CaseworkForm):
     code = StringField(_l("Referral code"), validators=[DataRequired(), Length(max=40)],
                        render_kw={"autocomplete": "off", "autocapitalize": "characters"})
 
 
-class FeedbackForm(FlaskForm):
+class FeedbackForm(CaseworkForm):
     """A note from the receiving service to the referrer, without a change of status."""
 
     version = IntegerField(validators=[InputRequired()])

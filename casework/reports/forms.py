@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
+
+from casework.forms import CaseworkForm
 
 PROFILE_CHOICES = [SelectChoice("official", _l("Official (k = 5, exact N and D)")),
                    SelectChoice("public", _l("Public (k = 10, rounded to 5)"))]
 
 
-class ReportQueryForm(FlaskForm):
+class ReportQueryForm(CaseworkForm):
     """Which period and profile to show. Sent by GET: it only reads, so it carries no CSRF token."""
 
     class Meta:
@@ -25,7 +26,7 @@ class ReportQueryForm(FlaskForm):
 REASON_MAX = 1000
 
 
-class SubmitForm(FlaskForm):
+class SubmitForm(CaseworkForm):
     period = HiddenField(validators=[InputRequired()])
     profile = HiddenField(validators=[InputRequired()])
     # The SHA-256 of the figures the supervisor saw: what is frozen is what was checked.
@@ -38,6 +39,6 @@ class SubmitForm(FlaskForm):
                               "this period."), validators=[InputRequired(message=_l("Tick the box to confirm."))])
 
 
-class RefreshForm(FlaskForm):
+class RefreshForm(CaseworkForm):
     period = HiddenField(validators=[InputRequired()])
     profile = HiddenField(validators=[InputRequired()])
