@@ -2,7 +2,7 @@
 
 from casework.approvals.models import AccessChange
 from casework.audit.models import AuditEvent
-from casework.auth.models import RecoveryCode, User, UserSession
+from casework.auth.models import HeldForm, RecoveryCode, User, UserSession
 from casework.clients.models import (
     Assessment,
     AssessmentNeed,
@@ -20,8 +20,29 @@ from casework.referrals.models import Referral, ReferralEvent, ReferralRead
 from casework.reports.models import ReportSnapshot, SubmittedReport
 
 __all__ = [
-    "AccessChange", "Assessment", "AssessmentNeed", "AuditEvent", "Base", "BlindIndexWidth", "CaseNote", "Client",
-    "ClientAssignment", "CoassignRequest", "Consent", "FollowUp", "Location", "Organisation",
-    "RecoveryCode", "Referral", "ReferralEvent", "ReferralRead", "ReportSnapshot", "Service", "ServiceAtLocation",
-    "SubmittedReport", "User", "UserSession",
+    "AccessChange",
+    "Assessment",
+    "AssessmentNeed",
+    "AuditEvent",
+    "Base",
+    "BlindIndexWidth",
+    "CaseNote",
+    "Client",
+    "ClientAssignment",
+    "CoassignRequest",
+    "Consent",
+    "FollowUp",
+    "HeldForm",
+    "Location",
+    "Organisation",
+    "RecoveryCode",
+    "Referral",
+    "ReferralEvent",
+    "ReferralRead",
+    "ReportSnapshot",
+    "Service",
+    "ServiceAtLocation",
+    "SubmittedReport",
+    "User",
+    "UserSession",
 ]

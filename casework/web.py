@@ -253,6 +253,7 @@ def _register_filters(app: Flask, settings: Settings) -> None:
             g._cw_vocab = TranslatedVocab(vocab)
         return {"vocab": g._cw_vocab, "locale": str(get_locale() or "vi"), "now_utc": clock.utcnow(),
                 "programme_name": settings.programme_public_name,
+                "idle_seconds": settings.session_idle_minutes * 60,
                 "nav_endpoints": current_app.view_functions.keys(), "badges": {}}
 
 

@@ -17,5 +17,8 @@ EXPECTED = {
     "auth.enrol_second_factor": _row("login", "ok"),
     "auth.new_enrolment_key": _row("forbidden", "redirect"),  # POST only; back to the enrolment page
     "auth.new_recovery_codes": _row("login", "ok"),
+    "auth.held_forms": _row("login", "ok"),
+    "auth.keepalive": _row("login", "ok"),
+    "auth.discard_held_form": _row("forbidden", "redirect"),
     "auth.set_language": _row("redirect", "redirect"),
 }

@@ -1486,7 +1486,8 @@ def test_one_time_passwords_and_recovery_codes_stay_out_of_cookies_logs_and_audi
 
 SUPERVISOR_MAY_REACH = {"core.home", "auth.account", "auth.logout", "auth.logout_everywhere", "auth.change_password",
                         "auth.enrol_second_factor", "auth.new_enrolment_key", "auth.new_recovery_codes",
-                        "auth.set_language", "auth.login",
+                        "auth.set_language", "auth.login", "auth.keepalive", "auth.held_forms",
+                        "auth.discard_held_form",
                         "auth.login_second_factor", "core.health", "static",
                         # The second person of a caseload move or co-assignment: names and counts only
                         "approvals.index", "approvals.decide"}

@@ -17,7 +17,7 @@ The table is split by area so engineers do not edit the same file. Every module
         must answer "notfound" (or "forbidden" before the object is looked up).
 
 Outcomes (what the role observes):
-    "ok"          200
+    "ok"          200 (or 204: an answer without a body)
     "login"       302/303 to the sign-in page
     "redirect"    302/303 anywhere else
     "forbidden"   403
@@ -100,7 +100,7 @@ def outcome_of(response: Any) -> str:
     code = response.status_code
     if code in (301, 302, 303, 307, 308):
         return "login" if urlsplit(response.headers["Location"]).path == "/login" else "redirect"
-    return {200: "ok", 400: "badrequest", 403: "forbidden", 404: "notfound"}.get(code, str(code))
+    return {200: "ok", 204: "ok", 400: "badrequest", 403: "forbidden", 404: "notfound"}.get(code, str(code))
 
 
 def _rules(app: Any) -> list[Any]:

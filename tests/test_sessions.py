@@ -19,7 +19,7 @@ def copy_of(browser, new_browser):
 
 def signed_out(browser) -> bool:
     response = browser.get("/account")
-    return response.status_code == 302 and response.headers["Location"].endswith("/login")
+    return response.status_code in (302, 303) and response.headers["Location"].endswith("/login")
 
 
 def test_a_copied_cookie_works_while_the_session_lives(signed_in, new_browser):
@@ -127,3 +127,114 @@ def test_changing_the_language_does_not_end_the_session(signed_in):
     # Then they stay signed in and read English
     assert browser.get("/account").status_code == 200
     assert 'lang="en"' in browser.last_html
+
+
+# --- a timeout without losing typed work ---------------------------------------------------------
+
+
+def _client_of(browser):
+    from test_clients_support import register
+
+    return register(browser, uic="HETH1990N")
+
+
+def test_a_note_sent_after_the_idle_timeout_is_kept_and_sent_again_after_signing_in(signed_in, clock, database):
+    from sqlalchemy import func, select
+
+    from casework.auth.models import HeldForm
+    from casework.clients.models import CaseNote
+
+    # Given a worker who opened a client record, then typed a note for 16 minutes
+    browser, account = signed_in("collaborator")
+    client_id = _client_of(browser)
+    browser.get(f"/clients/{client_id}")
+    clock.advance(minutes=16)
+    # When they press Save
+    response = browser.post(f"/clients/{client_id}/notes", {"body": "Đã gặp chị tại quán, hẹn đi xét nghiệm."})
+    # Then they are told the session ended (not "403"), and asked to sign in
+    assert response.status_code == 303 and response.headers["Location"].endswith("/login")
+    page = browser.get("/login").get_data(as_text=True)
+    assert "Phiên đã hết hạn" in page and "được giữ lại" in page and "403" not in page
+    # And the note is kept encrypted on the server, not saved, not in any cookie
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(CaseNote)) == 0
+        held = session.scalars(select(HeldForm)).one()
+        assert "Đã gặp chị" not in (held.fields_enc or "")
+    assert "Đã gặp chị" not in str(browser.client.get_cookie(COOKIE).value)
+
+    # When they sign in again, Then they are offered what they typed, and can send it
+    clock.advance(seconds=31)
+    browser.login(account)
+    offered = browser.get("/account/held").get_data(as_text=True)
+    assert "Đã gặp chị tại quán, hẹn đi xét nghiệm." in offered and "Gửi lại" in offered
+    sent = browser.post(f"/clients/{client_id}/notes", {"body": "Đã gặp chị tại quán, hẹn đi xét nghiệm.",
+                                                       "_held_form": held.id}, page="/account/held")
+    assert sent.status_code == 302
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(CaseNote)) == 1
+        assert session.scalar(select(func.count()).select_from(HeldForm)) == 0
+
+
+def test_after_signing_in_the_person_lands_on_the_kept_work(signed_in, clock, new_browser):
+    browser, account = signed_in("collaborator")
+    client_id = _client_of(browser)
+    browser.get(f"/clients/{client_id}")
+    clock.advance(minutes=16)
+    browser.post(f"/clients/{client_id}/notes", {"body": "Ghi chú dài đang viết dở."})
+    clock.advance(seconds=31)
+    response = browser.login(account)
+    assert response.headers["Location"].endswith("/account/held")
+
+
+def test_a_form_sent_with_a_cookie_kept_after_sign_out_is_not_kept(signed_in, new_browser, clock, database):
+    from sqlalchemy import func, select
+
+    from casework.auth.models import HeldForm
+
+    # Given a copy of a cookie taken before the person signed out
+    browser, _account = signed_in("collaborator")
+    client_id = _client_of(browser)
+    browser.get(f"/clients/{client_id}")
+    old_cookie = copy_of(browser, new_browser)
+    old_cookie.last_html = browser.last_html
+    browser.post("/logout", page="/account")
+    clock.advance(minutes=16)
+    # When someone posts a note with it, Then it is refused and nothing is held for the person
+    response = old_cookie.post(f"/clients/{client_id}/notes", {"body": "Nội dung giả mạo"})
+    assert response.status_code in (400, 403)
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(HeldForm)) == 0
+
+
+def test_a_kept_form_expires_and_can_be_discarded(signed_in, clock, database):
+    from sqlalchemy import func, select
+
+    from casework.auth.models import HeldForm
+
+    browser, account = signed_in("collaborator")
+    client_id = _client_of(browser)
+    browser.get(f"/clients/{client_id}")
+    clock.advance(minutes=16)
+    browser.post(f"/clients/{client_id}/notes", {"body": "Một"})
+    clock.advance(seconds=31)
+    browser.login(account)
+    browser.get("/account/held")
+    with database.transaction() as session:
+        held_id = session.scalars(select(HeldForm.id)).one()
+    assert browser.post(f"/account/held/{held_id}/discard", {}).status_code == 302
+    with database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(HeldForm)) == 0
+    # A later one, left alone, is gone from the offer after its 20 minutes
+    browser.get(f"/clients/{client_id}")
+    clock.advance(minutes=16)
+    browser.post(f"/clients/{client_id}/notes", {"body": "Hai hai hai"})
+    clock.advance(minutes=21)
+    browser.login(account)
+    assert "Hai hai hai" not in browser.get("/account/held").get_data(as_text=True)
+
+
+def test_every_signed_in_page_carries_the_timeout_warning_script(signed_in):
+    browser, _account = signed_in("collaborator")
+    page = browser.get("/clients/").get_data(as_text=True)
+    assert 'data-idle-seconds="900"' in page and "/static/session.js" in page
+    assert browser.get("/account/keepalive").status_code == 204

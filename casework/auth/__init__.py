@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from flask import Flask, session
+from flask import Flask, g, session
 
 from casework.auth.models import User
 from casework.errors import RowIntegrityError
@@ -15,9 +15,10 @@ log = logging.getLogger(__name__)
 
 def register(app: Flask) -> None:
     from casework.audit import record
-    from casework.auth import services
-    from casework.auth.views import bp
+    from casework.auth import held, services
+    from casework.auth.views import bp, ended_session, forget_resent_form
     from casework.extensions import login_manager
+    from casework.policy import ENDED_SESSION_HANDLER
     from casework.runtime import db_session, settings
 
     @login_manager.user_loader
@@ -42,11 +43,19 @@ def register(app: Flask) -> None:
         if db.dirty:
             db.commit()  # last-seen stamp or expiry
         if user is None or user.id != user_id:
-            session.pop("sid", None)
+            idle_user = services.idle_ended_session_user(db, session.get("sid"), held.ENDED_WITHIN)
+            if idle_user == user_id:
+                # Kept, so that a form sent from another tab later is still recognised as this
+                # person's and held for them (casework.auth.views.ended_session).
+                g._cw_idle_user = idle_user
+            else:
+                session.pop("sid", None)
             return None
         return user
 
     login_manager.login_view = "auth.login"
+    app.extensions[ENDED_SESSION_HANDLER] = ended_session
+    app.after_request(forget_resent_form)
     app.register_blueprint(bp)
 
 

@@ -94,3 +94,22 @@ class UserSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Why it ended: "idle" (no request for the idle limit) is the one case whose last form is kept.
+    ended_by: Mapped[str | None] = mapped_column(String(12))
+
+
+class HeldForm(Base):
+    """A form posted just after its session ran out of idle time, kept for its author to send again
+    after signing in. The fields are encrypted (they may be a case note); the row lives minutes
+    (``expires_at``), and is deleted once sent again or discarded. Never in a cookie or a URL."""
+
+    __tablename__ = "held_forms"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(300))
+    fields_enc: Mapped[str | None] = mapped_column(Text)
+    held_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+    fields = Encrypted()

@@ -215,8 +215,11 @@ def resume_session(session: Session, token: str | None, limits: SessionLimits) -
     if row is None or row.revoked_at is not None:
         return None
     now = clock.utcnow()
-    if now - row.last_seen_at > limits.idle or now - row.created_at > limits.absolute:
-        row.revoked_at = now
+    if now - row.created_at > limits.absolute:
+        row.revoked_at, row.ended_by = now, "absolute"
+        return None
+    if now - row.last_seen_at > limits.idle:
+        row.revoked_at, row.ended_by = now, "idle"
         return None
     user = session.get(User, row.user_id)
     if user is None or not user.active:
@@ -226,11 +229,22 @@ def resume_session(session: Session, token: str | None, limits: SessionLimits) -
     return user
 
 
+def idle_ended_session_user(session: Session, token: str | None, within: timedelta) -> str | None:
+    """The user whose session ``token`` ran out of idle time in the last ``within``; None for any
+    other end (signed out, revoked, too old), so a cookie copied before a sign-out gains nothing."""
+    if not token:
+        return None
+    row = session.get(UserSession, _digest(token))
+    if row is None or row.ended_by != "idle" or row.revoked_at is None:
+        return None
+    return row.user_id if clock.utcnow() - row.revoked_at <= within else None
+
+
 def end_session(session: Session, token: str | None) -> None:
     if token:
         row = session.get(UserSession, _digest(token))
         if row is not None and row.revoked_at is None:
-            row.revoked_at = clock.utcnow()
+            row.revoked_at, row.ended_by = clock.utcnow(), "logout"
 
 
 def revoke_all_sessions(session: Session, user: User, reason: str) -> None:
@@ -238,7 +252,7 @@ def revoke_all_sessions(session: Session, user: User, reason: str) -> None:
     session.execute(
         update(UserSession)
         .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=clock.utcnow())
+        .values(revoked_at=clock.utcnow(), ended_by="revoked")
     )
     audit_user(session, "auth.sessions_revoked", user, reason=reason)
 

@@ -6,13 +6,14 @@ from urllib.parse import urlsplit
 import segno
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from casework import clock
-from casework.auth import services, totp
+from casework.auth import held, services, totp
 from casework.auth.forms import (
     ActionForm,
     ChangePasswordForm,
@@ -25,7 +26,7 @@ from casework.auth.forms import (
 from casework.auth.models import User
 from casework.extensions import limiter
 from casework.policy import ANY_ROLE, allow, setup_step
-from casework.runtime import db_session, settings
+from casework.runtime import db_session, runtime, settings
 
 bp = Blueprint("auth", __name__)
 
@@ -60,7 +61,91 @@ def _start_fresh_session(user: User) -> None:
 def _complete_login(user: User) -> Response:
     _start_fresh_session(user)
     step = setup_step(user)
-    return redirect(url_for(step) if step else url_for("core.home"))
+    if step:
+        return redirect(url_for(step))
+    if held.held_for(db_session(), user.id):
+        return redirect(url_for("auth.held_forms"))
+    return redirect(url_for("core.home"))
+
+
+# --- the end of a session, without losing what was typed ------------------------------------------
+
+
+def ended_session() -> Response | None:
+    """For a request whose session ran out of idle time: say so, and keep a form sent just then."""
+    user_id = g.get("_cw_idle_user")
+    if user_id is None:
+        return None
+    if request.method == "POST" and request.form:
+        fields = [(name, value) for name, values in request.form.lists() for value in values]
+        db = db_session()
+        held.hold(db, user_id, request.path, fields)
+        db.commit()
+        flash(_("Your session had ended after %(minutes)d minutes without activity. What you typed is kept "
+                "for %(hold)d minutes: sign in again to send it.", minutes=settings().session_idle_minutes,
+                hold=int(held.HOLD_FOR.total_seconds() // 60)), "warning")
+    else:
+        flash(_("Your session had ended after %(minutes)d minutes without activity. Sign in again.",
+                minutes=settings().session_idle_minutes), "warning")
+    return redirect(url_for("auth.login"), code=303)
+
+
+HELD_PAGES = {
+    "clients.note_add": _l("Case note"),
+    "clients.follow_up_add": _l("Follow-up"),
+    "clients.assess": _l("Needs assessment"),
+    "clients.register": _l("Registering a client"),
+    "clients.correct": _l("Correcting a client record"),
+    "referrals.new": _l("New referral"),
+    "referrals.feedback": _l("Feedback to the referrer"),
+    "referrals.transition": _l("Referral status"),
+}
+
+
+@bp.route("/account/keepalive")
+@allow(*ANY_ROLE)
+def keepalive() -> tuple[str, int]:
+    """Nothing but the session's last-seen stamp, moved on when the page's "stay signed in" is pressed."""
+    return "", 204
+
+
+@bp.route("/account/held")
+@allow(*ANY_ROLE)
+def held_forms() -> str:
+    """What was typed when the session ended, to send again or to discard."""
+    adapter = current_app.url_map.bind("localhost")
+    rows = []
+    for item in held.held_for(db_session(), current_user.id):
+        try:
+            endpoint, _args = adapter.match(item.path, method="POST")
+        except HTTPException:
+            continue  # a page that no longer takes forms: nothing to send it to
+        rows.append((item, HELD_PAGES.get(endpoint, _l("A form"))))
+    return render_template("auth/held.html", rows=rows, action_form=ActionForm())
+
+
+@bp.route("/account/held/<held_id>/discard", methods=["POST"])
+@allow(*ANY_ROLE)
+def discard_held_form(held_id: str) -> Response:
+    if ActionForm().validate_on_submit():
+        db = db_session()
+        held.forget(db, current_user.id, held_id)
+        db.commit()
+    return redirect(url_for("auth.held_forms"))
+
+
+def forget_resent_form(response: Response) -> Response:
+    """A held form sent again and accepted (a redirect: saved) is not offered any more."""
+    if request.method != "POST" or response.status_code not in (302, 303):
+        return response  # (and a refused body, 413 say, is never read here)
+    held_id = request.form.get(HELD_FIELD)
+    if held_id and current_user.is_authenticated:
+        with runtime().database.transaction() as db:
+            held.forget(db, current_user.id, held_id)
+    return response
+
+
+HELD_FIELD = "_held_form"
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -19,6 +19,9 @@ ROLES = ("collaborator", "provider", "supervisor", "admin")
 ANY_ROLE = ROLES
 
 # Reachable without signing in: the sign-in steps, static files, health, language choice.
+# The auth area's answer to a request whose session ran out of idle time (None: not such a request).
+ENDED_SESSION_HANDLER = "casework_ended_session"
+
 PUBLIC_ENDPOINTS = frozenset(
     {"static", "core.health", "auth.login", "auth.login_second_factor", "auth.set_language"}
 )
@@ -74,6 +77,10 @@ def enforce_access() -> Response | None:
     if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
         return None  # unknown URLs become 404/405 without revealing anything
     if not current_user.is_authenticated:
+        ended = current_app.extensions.get(ENDED_SESSION_HANDLER)
+        answer = ended() if ended is not None else None
+        if answer is not None:
+            return answer  # "your session ended", and a form sent just then kept for its author
         if request.method == "GET":
             return redirect(url_for("auth.login"))
         abort(403)
