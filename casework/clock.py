@@ -18,3 +18,8 @@ def local_today() -> date:
     from casework import clock
 
     return clock.utcnow().replace(tzinfo=UTC).astimezone(LOCAL_ZONE).date()
+
+
+def local_day(moment: datetime) -> date:
+    """The ward's calendar day of a stored (naive UTC) timestamp."""
+    return moment.replace(tzinfo=UTC).astimezone(LOCAL_ZONE).date()

@@ -29,6 +29,7 @@ from casework.clients.models import (
     Consent,
     FollowUp,
 )
+from casework.clients.needs import NeedState, need_states
 from casework.db import is_unreadable
 from casework.errors import CaseworkError
 from casework.paging import page_of
@@ -482,7 +483,7 @@ def access_history(session: Session, client_id: str, limit: int = 50) -> list[Ac
 @dataclass
 class CaseloadRow:
     client: Client
-    open_needs: list[tuple[str, str]]
+    open_needs: list[NeedState]  # the latest assessment's needs not met yet, with their state
     last_contact: datetime | None
     co_assigned: bool
 
@@ -505,7 +506,8 @@ def caseload(session: Session, user: User, *, page: int = 1, per_page: int = CAS
                                 .order_by(Client.status.desc(), Client.registered_at.desc(), Client.id),
                                 page=page, per_page=per_page)
     ids = [c.id for c in clients]
-    needs = open_needs(session, ids)
+    states = need_states(session, ids)
+    needs = {cid: [n for n in items if n.still_needed] for cid, items in states.items()}
     contacts = last_contacts(session, ids)
     total = session.scalar(select(func.count()).select_from(Client).where(caseload_filter(user.id))) or 0
     return CaseloadPage([CaseloadRow(c, needs.get(c.id, []), contacts.get(c.id), c.owner_id != user.id)

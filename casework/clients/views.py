@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from casework import clock, vocab
 from casework.audit import record
 from casework.auth.models import User
-from casework.clients import forms, services, storage
+from casework.clients import forms, needs, services, storage
 from casework.clients.models import Assessment, CaseNote, Client, Consent, FollowUp
 from casework.extensions import limiter
 from casework.paging import page_arg
@@ -122,7 +122,7 @@ def _render_caseload(find_form: forms.FindForm, **extra: Any) -> str:
     return render_template(
         "clients/caseload.html", rows=listing.rows, listing=listing,
         overdue=services.overdue_follow_ups(db, user, per_page=PANEL_ROWS),
-        find_form=find_form, today=clock.local_today(), **extra,
+        find_form=find_form, today=clock.local_today(), need_states_labels=needs.STATES, **extra,
     )
 
 
@@ -243,8 +243,11 @@ def _render_client(client: Client, **form_overrides: Any) -> str:
     } | form_overrides
     consents = services.current_consents(db, client.id)
     co_assignees = [a.user_id for a in client.co_assignees]
+    notes_by_domain = {need.domain: need.note for need in latest.needs} if latest else {}
     html = render_template(
         "clients/client.html", client=client, latest=latest, notes=notes, follow_ups=follow_ups,
+        need_states=needs.need_states(db, [client.id]).get(client.id, []), need_notes=notes_by_domain,
+        need_state_labels=needs.STATES,
         consents=consents, names=_names(db, [n.author_id for n in notes] + co_assignees, consents.values()),
         co_assignees=co_assignees, can_remove_coassignment=can_remove_coassignment(user, client),
         can_refer=services.can_refer(db, client), can_contact=services.can_contact(db, client),
