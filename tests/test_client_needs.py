@@ -100,3 +100,19 @@ def test_a_referral_made_before_the_latest_assessment_does_not_meet_the_need_aga
     item = _need_item(case["browser"].get(f"/clients/{case['client_id']}").get_data(as_text=True),
                       "hiv_sti_testing")
     assert 'data-state="open"' in item
+
+
+def test_the_new_referral_page_shows_services_for_waiting_needs_first_and_folds_the_rest(case, database,
+                                                                                      make_organisation):
+    # Given services for the client's urgent needs and for needs the client does not have
+    legal = make_organisation("Trung tâm trợ giúp pháp lý", "legal_aid")
+    make_service(database, legal, need="legal_aid", name="Tư vấn pháp lý miễn phí")
+    jobs = make_organisation("Trung tâm dịch vụ việc làm", "employment")
+    make_service(database, jobs, need="employment", name="Giới thiệu việc làm")
+    # When the worker opens the generic "new referral" page
+    html = case["browser"].get(f"/clients/{case['client_id']}/referrals/new").get_data(as_text=True)
+    # Then the services for the two waiting needs come first, unfolded; the job service is folded away
+    folded = html.index('<details class="more"')
+    assert html.index("Tư vấn pháp lý miễn phí") < folded and html.index("Xét nghiệm HIV") < folded
+    assert html.index("Giới thiệu việc làm") > folded
+    assert "<details class=\"more\" open" not in html

@@ -21,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from casework import clock, codes, vocab
 from casework.audit import record
 from casework.auth.models import User
+from casework.clients import needs
 from casework.clients.models import Client
 from casework.clients.services import record_view
 from casework.directory.models import Service
@@ -156,11 +157,24 @@ def new(client_id: str) -> Response | str:
         # The preview shows decrypted client fields (the phone): a read of the record like any other.
         record_view(db, current_user, client, "referral_preview")
         db.commit()
+    suggested, others = _grouped(db, client, options) if need is None else ([], [])
     return render_template(
         "referrals/new.html", client=client, form=form, options=options, need=need, preview=preview,
         problems=[BLOCKERS[p] for p in problems], has_phone=client.phone_enc is not None,
-        address_of=services.service_address,
+        address_of=services.service_address, suggested=suggested, others=others,
     )
+
+
+def _grouped(db: Session, client: Client, options: list[Service]) -> tuple[list, list]:
+    """The services by need: first those for the client's needs still waiting for a referral (shown
+    open), then every other need (folded), so that a phone does not scroll through all of them."""
+    waiting = [n.domain for n in needs.need_states(db, [client.id]).get(client.id, []) if n.can_refer]
+    by_need: dict[str, list[Service]] = {}
+    for service in options:
+        by_need.setdefault(service.need_domain, []).append(service)
+    suggested = [(domain, by_need[domain]) for domain in waiting if domain in by_need]
+    others = [(domain, by_need[domain]) for domain in vocab.NEED_DOMAINS if domain in by_need and domain not in waiting]
+    return suggested, others
 
 
 def _send(db: Session, client: Client, form: NewReferralForm) -> Response | None:
