@@ -9,10 +9,12 @@ thread too, so a test that types a TOTP code must first move the clock to a fres
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from conftest import stop_waitress
@@ -145,6 +147,15 @@ def page(new_page) -> object:
     return new_page()
 
 
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: ``CASEWORK_SCREENSHOTS`` when set (for people to look at), else the
+    test's temporary folder."""
+    folder = Path(os.environ.get("CASEWORK_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 # --- people ------------------------------------------------------------------------------
 
 
@@ -167,9 +178,9 @@ def sign_in(live_server: LiveServer, fresh_code):
         page.goto(live_server.url_for("auth.login"))
         page.fill("#username", account.username)
         page.fill("#password", account.password)
-        follow(page.locator("main form button[type=submit]"))
+        follow(page.locator("main form button.primary"))
         if account.totp_secret:
             page.fill("#code", fresh_code(account.totp_secret))
-            follow(page.locator("main form button[type=submit]"))
+            follow(page.locator("main form button.primary"))
 
     return _sign_in

@@ -39,7 +39,7 @@ def test_new_account_enrols_second_factor_then_sees_only_its_roles_menu(
     page.goto(live_server.url_for("auth.login"))
     page.fill("#username", account.username)
     page.fill("#password", account.password)
-    follow(page.locator("main form button[type=submit]"))
+    follow(page.locator("main form button.primary"))
 
     # Then they are sent to set up the second factor, with a QR code and the key written out
     assert page.url.endswith(live_server.url_for("auth.enrol_second_factor"))
@@ -49,7 +49,7 @@ def test_new_account_enrols_second_factor_then_sees_only_its_roles_menu(
 
     # When they type the code their authenticator app shows for that key
     page.fill("#code", fresh_code(secret))
-    follow(page.locator("main form button[type=submit]"))
+    follow(page.locator("main form button.primary"))
 
     # Then they see ten one-time recovery codes, once
     codes = page.locator("ul.codes code").all_inner_texts()
@@ -73,10 +73,10 @@ def test_new_account_enrols_second_factor_then_sees_only_its_roles_menu(
     follow(page.locator("button.lock"))
     page.fill("#username", account.username)
     page.fill("#password", account.password)
-    follow(page.locator("main form button[type=submit]"))
+    follow(page.locator("main form button.primary"))
     assert page.url.endswith(live_server.url_for("auth.login_second_factor"))
     page.fill("#code", fresh_code(secret))
-    follow(page.locator("main form button[type=submit]"))
+    follow(page.locator("main form button.primary"))
     assert page.locator(".who .role").count() == 1
     assert not page.url.endswith(live_server.url_for("auth.enrol_second_factor"))
 

@@ -28,14 +28,14 @@ def _tour(page, live_server, account, fresh_code) -> Iterator[str]:
     yield "sign-in"
     page.fill("#username", account.username)
     page.fill("#password", "not the password at all")
-    follow(page.locator("main form button[type=submit]"))
+    follow(page.locator("main form button.primary"))
     yield "sign-in failed"
     page.fill("#username", account.username)
     page.fill("#password", account.password)
-    follow(page.locator("main form button[type=submit]"))
+    follow(page.locator("main form button.primary"))
     yield "second factor"
     page.fill("#code", fresh_code(account.totp_secret))
-    follow(page.locator("main form button[type=submit]"))
+    follow(page.locator("main form button.primary"))
     yield "start page"
     menu = page.locator("nav.mainnav a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     for href in menu:

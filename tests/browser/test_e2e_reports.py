@@ -6,7 +6,6 @@ to look at), else to the test's temporary folder."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -23,13 +22,6 @@ PAGES = [
     ("submit-2025", "/reports/submit?period=2025&profile=official"),
     ("submitted", "/reports/submitted"),
 ]
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("CASEWORK_SCREENSHOTS") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _fits(page) -> None:
@@ -65,10 +57,10 @@ def test_the_supervisor_reads_prints_exports_and_submits_the_years_report(
     assert payload["headline"]["D"] == 13 and payload["period"]["key"] == "2025"
     # Submitting asks for confirmation, then shows the frozen report
     follow(page.locator("a[href*='/reports/submit?']"))
-    follow(page.locator("main form button[type=submit]"))  # not confirmed: the form comes back
+    follow(page.locator("main form button.primary"))  # not confirmed: the form comes back
     assert page.locator("#confirm").count() == 1 and page.locator(".error").count() >= 1
     page.check("#confirm")
-    follow(page.locator("main form button[type=submit]"))
+    follow(page.locator("main form button.primary"))
     assert "/reports/submitted/" in page.url
     assert page.locator("[data-intact=yes]").count() == 1
     page.set_viewport_size({"width": 360, "height": 740})

@@ -1,0 +1,130 @@
+"""What a social worker meets on a phone, in a real Chromium at 360 px (and 1280 px for the
+screenshots): the second factor survives a reload, "Lock now" works from the recovery codes, a note
+typed past the idle limit is kept, and a need shows as met once its referral is completed.
+Screenshots of each page go to ``CASEWORK_SCREENSHOTS`` when set."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from test_referrals_support import make_client, make_referral, make_service
+
+from casework.clients.models import Assessment, AssessmentNeed
+from casework.db import new_id
+
+from .pages import follow
+
+pytestmark = pytest.mark.browser
+
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def _both_widths(page, shots, name: str) -> None:
+    """A full-page screenshot at 360 px and at 1280 px, and no sideways scrolling at 360 px."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"{name}: {width} px wide at 360 px"
+    page.screenshot(path=str(shots / f"{name}-360.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=str(shots / f"{name}-1280.png"), full_page=True)
+    page.set_viewport_size({"width": 360, "height": 740})
+
+
+def _password_step(page, live_server, account) -> None:
+    page.goto(live_server.url_for("auth.login"))
+    page.fill("#username", account.username)
+    page.fill("#password", account.password)
+    follow(page.locator("main form button.primary"))
+
+
+def test_enrolment_survives_reloads_and_lock_now_works_from_the_recovery_codes(
+        page, live_server, make_user, fresh_code, shots, console):
+    # Given a new account at its first sign-in, on the second-factor page
+    account = make_user("collaborator", second_factor=False)
+    _password_step(page, live_server, account)
+    scanned = page.locator("code.secret").inner_text().replace(" ", "")
+    assert page.locator("#code").get_attribute("inputmode") == "numeric"
+    assert page.locator("#code").get_attribute("autocomplete") == "one-time-code"
+    _both_widths(page, shots, "enrol")
+    # When the phone reloads the tab twice while the person is in the authenticator app
+    page.reload()
+    page.reload()
+    # Then the key is the one that was scanned, and its code switches the second factor on
+    assert page.locator("code.secret").inner_text().replace(" ", "") == scanned
+    page.fill("#code", fresh_code(scanned))
+    follow(page.locator("main form button.primary"))
+    assert page.locator("ul.codes code").count() == 10
+    _both_widths(page, shots, "recovery-codes")
+    # When they press "Lock now" on that page, Then they are signed out (no "Lỗi 400")
+    follow(page.locator("button.lock"))
+    assert page.url.endswith(live_server.url_for("auth.login"))
+    assert "400" not in page.title()
+    page.goto(live_server.url_for("auth.account"))
+    assert page.url.endswith(live_server.url_for("auth.login"))
+    assert not console.errors()
+
+
+def test_the_language_button_works_on_the_recovery_codes_page(page, live_server, make_user, fresh_code):
+    account = make_user("collaborator", second_factor=False)
+    _password_step(page, live_server, account)
+    page.fill("#code", fresh_code(page.locator("code.secret").inner_text().replace(" ", "")))
+    follow(page.locator("main form button.primary"))
+    with page.expect_navigation():
+        page.locator("form.language button").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "400" not in page.title()
+
+
+def test_a_note_typed_past_the_idle_limit_is_kept_and_sent_after_signing_in(
+        page, live_server, make_user, database, sign_in, clock, shots):
+    # Given a worker with a client's record open
+    account = make_user("collaborator")
+    client_id, _code = make_client(database, account.user_id)
+    sign_in(page, account)
+    page.goto(live_server.url_for("clients.view", client_id=client_id))
+    # When they type a note, go quiet for 16 minutes, and press Save
+    note = "Đã gặp chị ở quán nước, hẹn tuần sau đi xét nghiệm cùng."
+    page.fill("textarea[name=body]", note)
+    clock.advance(minutes=16)
+    follow(page.locator("form:has(textarea[name=body]) button[type=submit]"))
+    # Then they are told their session ended and that what they typed is kept
+    assert page.url.endswith(live_server.url_for("auth.login"))
+    assert "Phiên đã hết hạn" in page.content() and "được giữ lại" in page.content()
+    _both_widths(page, shots, "session-ended")
+    # When they sign in again, Then the note is offered back and sent with one press
+    sign_in(page, account)
+    assert page.url.endswith(live_server.url_for("auth.held_forms"))
+    assert note in page.content()
+    _both_widths(page, shots, "held-work")
+    follow(page.locator("main form button.primary"))
+    assert page.url.endswith(live_server.url_for("clients.view", client_id=client_id))
+    assert note in page.content()
+
+
+def test_a_need_reads_met_once_its_referral_is_completed(page, live_server, make_user, make_organisation,
+                                                         database, sign_in, clock, shots):
+    # Given an urgent HIV-testing need and an urgent legal-aid need, and a completed referral for the first
+    account = make_user("collaborator")
+    client_id, _code = make_client(database, account.user_id)
+    with database.transaction() as session:
+        assessment = Assessment(id=new_id(), client_id=client_id, assessed_on=clock.now.date() - timedelta(days=3),
+                                assessed_by=account.user_id, eligible=True)
+        session.add(assessment)
+        session.flush()
+        for domain in ("hiv_sti_testing", "legal_aid"):
+            session.add(AssessmentNeed(id=new_id(), assessment_id=assessment.id, domain=domain, level="urgent"))
+    place = make_service(database, make_organisation())
+    make_referral(database, client_id=client_id, place=place, referred_by=account.user_id, status="completed")
+    # When the worker opens the record on their phone
+    sign_in(page, account)
+    page.goto(live_server.url_for("clients.view", client_id=client_id))
+    # Then the tested need reads "met" and no longer "urgent"; the other still asks for a referral
+    met = page.locator('li[data-need="hiv_sti_testing"]')
+    assert met.get_attribute("data-state") == "met"
+    assert "Đã đáp ứng" in met.inner_text() and "Khẩn cấp" not in met.inner_text()
+    waiting = page.locator('li[data-need="legal_aid"]')
+    assert waiting.get_attribute("data-state") == "open" and "Khẩn cấp" in waiting.inner_text()
+    _both_widths(page, shots, "client-needs")
+    # And the generic referral page starts with the waiting need's services, the rest folded
+    page.goto(live_server.url_for("referrals.new", client_id=client_id))
+    _both_widths(page, shots, "new-referral")
