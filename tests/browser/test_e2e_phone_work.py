@@ -128,3 +128,26 @@ def test_a_need_reads_met_once_its_referral_is_completed(page, live_server, make
     # And the generic referral page starts with the waiting need's services, the rest folded
     page.goto(live_server.url_for("referrals.new", client_id=client_id))
     _both_widths(page, shots, "new-referral")
+
+
+HEADER_BUDGET_PX = 110  # was about 265 px at 360 px before the header was compacted
+
+
+def test_the_header_is_compact_on_a_phone_and_one_line_on_a_desktop(page, live_server, make_user, sign_in):
+    sign_in(page, make_user("collaborator"))
+    page.goto(live_server.url_for("clients.caseload"))
+    height = page.evaluate("document.querySelector('header.topbar').getBoundingClientRect().height")
+    assert height <= HEADER_BUDGET_PX, f"the header takes {height} px at 360 px"
+    # Every menu entry and header button is a touch target of at least 44 px
+    sizes = page.evaluate("""[...document.querySelectorAll('header.topbar a, header.topbar button')]
+        .map(e => e.getBoundingClientRect().height)""")
+    assert min(sizes) >= 44, sizes
+    page.set_viewport_size(DESKTOP)
+    tops = page.evaluate("""['.brand', 'button.lock', 'form.language button']
+        .map(s => document.querySelector(s).getBoundingClientRect().top)""")
+    lock_top, language_top = tops[1], tops[2]
+    assert abs(lock_top - language_top) < 8, tops  # the language button stays on the lock's row
+    # Buttons and text areas use the text's font
+    fonts = page.evaluate("""[getComputedStyle(document.body).fontFamily,
+        getComputedStyle(document.querySelector('button.lock')).fontFamily]""")
+    assert fonts[0] == fonts[1]
