@@ -151,3 +151,34 @@ def test_the_header_is_compact_on_a_phone_and_one_line_on_a_desktop(page, live_s
     fonts = page.evaluate("""[getComputedStyle(document.body).fontFamily,
         getComputedStyle(document.querySelector('button.lock')).fontFamily]""")
     assert fonts[0] == fonts[1]
+
+
+CONTRAST_JS = """() => {
+  const rgb = s => (s.match(/[\\d.]+/g) || []).slice(0, 4).map(Number);
+  const lum = ([r, g, b]) => { const f = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const background = el => { for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || c[3] > 0) return c; }
+    return [255, 255, 255]; };
+  return [...document.querySelectorAll('.badge, .muted, .hint, .role')].filter(e => e.offsetParent).map(e => {
+    const a = lum(rgb(getComputedStyle(e).color)), b = lum(background(e));
+    return [e.className, e.textContent.trim().slice(0, 40), (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)]; });
+}"""
+
+
+def test_badges_and_muted_text_are_readable_on_the_admin_user_list(page, live_server, make_user, sign_in, database):
+    from casework.auth.models import User
+
+    for _ in range(2):
+        make_user("collaborator", second_factor=False)
+    former = make_user("collaborator")
+    with database.transaction() as session:
+        session.get(User, former.user_id).active = False
+    sign_in(page, make_user("admin"))
+    for width in (360, 1280):
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto(live_server.url_for("admin.users"))
+        measured = page.evaluate(CONTRAST_JS)
+        assert any("badge" in m[0] for m in measured), "no badge on the page"
+        low = [m for m in measured if m[2] < 4.5]
+        assert not low, low
