@@ -155,7 +155,8 @@ def test_the_header_is_compact_on_a_phone_and_one_line_on_a_desktop(page, live_s
 
 CONTRAST_JS = """() => {
   const rgb = s => (s.match(/[\\d.]+/g) || []).slice(0, 4).map(Number);
-  const lum = ([r, g, b]) => { const f = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+  const lum = ([r, g, b]) => {
+    const f = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
     return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
   const background = el => { for (let e = el; e; e = e.parentElement) {
       const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || c[3] > 0) return c; }
