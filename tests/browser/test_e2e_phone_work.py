@@ -183,3 +183,23 @@ def test_badges_and_muted_text_are_readable_on_the_admin_user_list(page, live_se
         assert any("badge" in m[0] for m in measured), "no badge on the page"
         low = [m for m in measured if m[2] < 4.5]
         assert not low, low
+
+
+def test_the_providers_inbox_is_cards_on_a_phone_with_codes_on_one_line(page, live_server, make_user,
+                                                                       make_organisation, database, sign_in, shots):
+    station = make_organisation()
+    place = make_service(database, station)
+    owner = make_user("collaborator")
+    for _ in range(3):
+        client_id, _code = make_client(database, owner.user_id)
+        make_referral(database, client_id=client_id, place=place, referred_by=owner.user_id)
+    sign_in(page, make_user("provider", organisation_id=station))
+    page.goto(live_server.url_for("referrals.inbox"))
+    # Every column is there, each row a card, and no code breaks over two lines
+    rows = page.locator("table.inbox tbody tr")
+    assert rows.count() == 3
+    assert page.evaluate("getComputedStyle(document.querySelector('table.inbox tbody tr')).display") == "block"
+    heights = page.evaluate("""[...document.querySelectorAll('table.inbox .code')]
+        .map(e => [e.getBoundingClientRect().height, parseFloat(getComputedStyle(e).lineHeight)])""")
+    assert all(h <= line * 1.2 for h, line in heights), heights
+    _both_widths(page, shots, "inbox")
