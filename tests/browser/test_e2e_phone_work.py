@@ -203,3 +203,42 @@ def test_the_providers_inbox_is_cards_on_a_phone_with_codes_on_one_line(page, li
         .map(e => [e.getBoundingClientRect().height, parseFloat(getComputedStyle(e).lineHeight)])""")
     assert all(h <= line * 1.2 for h, line in heights), heights
     _both_widths(page, shots, "inbox")
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    import re
+
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+
+
+def test_the_slip_prints_on_one_a6_page_and_has_a_print_button(page, live_server, make_user, make_organisation,
+                                                               database, sign_in, shots):
+    owner = make_user("collaborator")
+    client_id, _code = make_client(database, owner.user_id)
+    # A service with as much to print as a real one: a long name, a full address, two opening times
+    place = make_service(database, make_organisation("Trạm Y tế phường Tân Hưng, quận Lê Chân, thành phố Hải Phòng"),
+                         name="Tư vấn và xét nghiệm HIV, giang mai, viêm gan B tự nguyện, miễn phí")
+    from casework.directory.models import Location, Service
+
+    with database.transaction() as session:
+        session.get(Service, place.service_id).opening_hours = ("Thứ Hai – Thứ Sáu 7:30–11:30 và 13:30–17:00; "
+                                                                 "Thứ Bảy 7:30–11:30 (trừ ngày lễ)")
+        location = session.get(Location, place.location_id)
+        location.address_1 = "Số 215 đường Nguyễn Văn Linh, tổ dân phố số 12"
+        location.address_2 = "Cổng phụ phía sau chợ, tầng 2"
+    referral_id = make_referral(database, client_id=client_id, place=place, referred_by=owner.user_id)
+    sign_in(page, owner)
+    page.goto(live_server.url_for("referrals.slip", referral_id=referral_id))
+    assert page.locator("button[data-print]").is_visible()  # the script showed it (CSP: script-src 'self')
+    _both_widths(page, shots, "slip")
+    # Printed as the stylesheet asks (A6), and forced onto A6 paper: one page each time
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 397, "height": 559})  # A6 at 96 dpi, to look at the printed slip
+    page.screenshot(path=str(shots / "slip-print-a6.png"))
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert _pdf_pages(page.pdf(prefer_css_page_size=True)) == 1
+    assert _pdf_pages(page.pdf(format="A6")) == 1
+    page.emulate_media(media="screen")
+    # And "Back to the referral" opens that referral
+    follow(page.get_by_role("link", name="Quay lại trang chuyển gửi"))
+    assert page.url.endswith(live_server.url_for("referrals.detail", referral_id=referral_id))
