@@ -226,3 +226,31 @@ def test_sharing_and_contact_consent_can_be_recorded_at_registration(signed_in, 
         assert {(c.method, c.recorded_by) for c in consents} == {("written", account.user_id)}
         client = session.get(Client, client_id)
         assert can_refer(session, client) and can_contact(session, client)
+
+
+def test_the_access_sheet_reads_as_a_plain_document_without_codes_or_json(signed_in, database,
+                                                                          make_organisation):
+    from test_referrals_support import make_referral, make_service
+
+    from casework.referrals.lifecycle import _append_feedback
+    from casework.referrals.models import Referral
+
+    # Given a client whose completed referral has a service result and two feedback notes
+    browser, account = signed_in("collaborator")
+    client_id = register(browser, uic="TRAN1992N", alias="Chị Thu")
+    place = make_service(database, make_organisation())
+    referral_id = make_referral(database, client_id=client_id, place=place, referred_by=account.user_id,
+                                status="completed")
+    with database.transaction() as session:
+        referral = session.get(Referral, referral_id)
+        referral.business_status = "test-done-result-given"
+        referral.reason_code = "test-done-result-given"
+        for text in ("Khách đã đến khám.", "Đã hẹn tái khám sau 3 tháng."):
+            _append_feedback(referral, text, at=referral.created_at, by=None)
+    # When the worker prints the sheet for the client
+    html = browser.get(f"/clients/{client_id}/record").get_data(as_text=True)
+    # Then it says things in words: the notes as sentences, the result by its label, no JSON, no codes
+    assert "Khách đã đến khám." in html and "Đã hẹn tái khám sau 3 tháng." in html
+    assert '{"v"' not in html and "&#34;notes&#34;" not in html and '"notes"' not in html
+    assert "test-done-result-given" not in html
+    assert "data-print" in html

@@ -21,6 +21,7 @@ from casework.extensions import limiter
 from casework.paging import page_arg
 from casework.policy import allow
 from casework.policy.clients import can_access_client, can_remove_coassignment, in_caseload, is_owner
+from casework.referrals import lifecycle
 from casework.runtime import db_session, runtime
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
@@ -446,7 +447,8 @@ def record_sheet(client_id: str) -> str:
     services.record_view(db, _actor(), client, "access_sheet")
     sheet = services.access_sheet(db, client)
     html = render_template("clients/record.html", client=client, sheet=sheet,
-                           names=_names(db, sheet.user_ids), printed_at=clock.utcnow())
+                           names=_names(db, sheet.user_ids), printed_at=clock.utcnow(),
+                           reason_label=lifecycle.reason_label, feedback_notes=lifecycle.feedback_notes)
     db.commit()
     return html
 
