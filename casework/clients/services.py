@@ -459,22 +459,47 @@ def record_view(session: Session, actor: User, client: Client, page: str) -> Non
 
 @dataclass
 class AccessEntry:
-    at: datetime
+    at: datetime  # the latest of a folded run
     action: str
     actor_name: str | None
     actor_role: str | None
+    count: int = 1
+    first_at: datetime | None = None  # the earliest of a folded run
 
 
-def access_history(session: Session, client_id: str, limit: int = 50) -> list[AccessEntry]:
-    """Who read or changed the record, newest first, from the audit log."""
+@dataclass
+class AccessHistory:
+    others: list[AccessEntry]  # what anyone but the viewer did, newest first, one row each
+    own: list[AccessEntry]  # the viewer's own, newest first, consecutive repeats of one action folded
+    window: int  # how many of the newest events were read
+
+
+HISTORY_WINDOW = 200
+
+
+def access_history(session: Session, client_id: str, viewer_id: str | None = None,
+                   limit: int = HISTORY_WINDOW) -> AccessHistory:
+    """Who read or changed the record, from the newest ``limit`` audit events: others' access first
+    (what the owner most needs to see), then the viewer's own, with runs of the same action folded."""
     rows = session.execute(
-        select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.actor_role, User.display_name)
+        select(AuditEvent.occurred_at, AuditEvent.action, AuditEvent.actor_role, AuditEvent.actor_id,
+               User.display_name)
         .outerjoin(User, User.id == AuditEvent.actor_id)
         .where(AuditEvent.object_type == "client", AuditEvent.object_id == client_id)
         .order_by(AuditEvent.id.desc()).limit(limit)
     ).all()
-    return [AccessEntry(datetime.strptime(r.occurred_at, "%Y-%m-%dT%H:%M:%S.%fZ"), r.action, r.display_name,
-                        r.actor_role) for r in rows]
+    others: list[AccessEntry] = []
+    own: list[AccessEntry] = []
+    for r in rows:
+        at = datetime.strptime(r.occurred_at, "%Y-%m-%dT%H:%M:%S.%fZ")
+        if viewer_id is None or r.actor_id != viewer_id:
+            others.append(AccessEntry(at, r.action, r.display_name, r.actor_role))
+        elif own and own[-1].action == r.action:
+            own[-1].count += 1
+            own[-1].first_at = at
+        else:
+            own.append(AccessEntry(at, r.action, r.display_name, r.actor_role, 1, at))
+    return AccessHistory(others, own, limit)
 
 
 # --- caseload -------------------------------------------------------------------------------------

@@ -253,7 +253,7 @@ def _render_client(client: Client, **form_overrides: Any) -> str:
         co_assignees=co_assignees, can_remove_coassignment=can_remove_coassignment(user, client),
         can_refer=services.can_refer(db, client), can_contact=services.can_contact(db, client),
         registration_active=services.consent_active(db, client.id, "registration"),
-        history=services.access_history(db, client.id) if is_owner(user, client) else None,
+        history=services.access_history(db, client.id, user.id) if is_owner(user, client) else None,
         today=clock.local_today(), audit_labels=AUDIT_LABELS, **page_forms,
     )
     db.commit()
@@ -286,7 +286,7 @@ def consent_add(client_id: str) -> Response | str:
         return _refused(exc, client)
     db_session().commit()
     flash(_("Consent recorded."), "success")
-    return redirect(url_for("clients.view", client_id=client.id))
+    return redirect(url_for("clients.view", client_id=client.id, _anchor="consent-h"))
 
 
 @bp.route("/<client_id>/consents/<consent_id>/withdraw", methods=["POST"])
@@ -364,7 +364,7 @@ def note_add(client_id: str) -> Response | str:
         return _refused(exc, client)
     db_session().commit()
     flash(_("Note saved."), "success")
-    return redirect(url_for("clients.view", client_id=client.id))
+    return redirect(url_for("clients.view", client_id=client.id, _anchor="notes-h"))
 
 
 @bp.route("/<client_id>/follow-ups", methods=["POST"])
@@ -381,7 +381,7 @@ def follow_up_add(client_id: str) -> Response | str:
         return _refused(exc, client)
     db_session().commit()
     flash(_("Follow-up added."), "success")
-    return redirect(url_for("clients.view", client_id=client.id))
+    return redirect(url_for("clients.view", client_id=client.id, _anchor="fu-h"))
 
 
 @bp.route("/<client_id>/follow-ups/<follow_up_id>/done", methods=["POST"])
@@ -398,7 +398,7 @@ def follow_up_done(client_id: str, follow_up_id: str) -> Response:
         return _refused(exc, client)
     db.commit()
     flash(_("Follow-up marked done."), "success")
-    return redirect(url_for("clients.view", client_id=client.id))
+    return redirect(url_for("clients.view", client_id=client.id, _anchor="fu-h"))
 
 
 # --- close and reopen -----------------------------------------------------------------------------------

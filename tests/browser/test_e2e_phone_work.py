@@ -6,6 +6,7 @@ Screenshots of each page go to ``CASEWORK_SCREENSHOTS`` when set."""
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from test_referrals_support import make_client, make_referral, make_service
@@ -88,7 +89,7 @@ def test_a_note_typed_past_the_idle_limit_is_kept_and_sent_after_signing_in(
     clock.advance(minutes=16)
     follow(page.locator("form:has(textarea[name=body]) button[type=submit]"))
     # Then they are told their session ended and that what they typed is kept
-    assert page.url.endswith(live_server.url_for("auth.login"))
+    assert urlsplit(page.url).path == live_server.url_for("auth.login")
     assert "Phiên đã hết hạn" in page.content() and "được giữ lại" in page.content()
     _both_widths(page, shots, "session-ended")
     # When they sign in again, Then the note is offered back and sent with one press
@@ -97,7 +98,7 @@ def test_a_note_typed_past_the_idle_limit_is_kept_and_sent_after_signing_in(
     assert note in page.content()
     _both_widths(page, shots, "held-work")
     follow(page.locator("main form button.primary"))
-    assert page.url.endswith(live_server.url_for("clients.view", client_id=client_id))
+    assert urlsplit(page.url).path == live_server.url_for("clients.view", client_id=client_id)
     assert note in page.content()
 
 
@@ -242,3 +243,43 @@ def test_the_slip_prints_on_one_a6_page_and_has_a_print_button(page, live_server
     # And "Back to the referral" opens that referral
     follow(page.get_by_role("link", name="Quay lại trang chuyển gửi"))
     assert page.url.endswith(live_server.url_for("referrals.detail", referral_id=referral_id))
+
+
+CLIENT_PAGE_BUDGET_PX = 4_000  # a client with 3 referrals, 5 notes and 30 own openings, at 360 px
+
+
+def test_a_busy_client_page_fits_the_budget_and_saving_returns_to_the_section(
+        page, live_server, make_user, make_organisation, database, sign_in, clock, shots):
+    from casework.audit import record
+    from casework.clients.models import CaseNote
+
+    owner = make_user("collaborator")
+    client_id, _code = make_client(database, owner.user_id, with_history=True)
+    place = make_service(database, make_organisation())
+    for status in ("requested", "accepted", "completed"):
+        make_referral(database, client_id=client_id, place=place, referred_by=owner.user_id, status=status)
+    with database.transaction() as session:
+        for n in range(4):
+            note = CaseNote(id=new_id(), client_id=client_id, author_id=owner.user_id)
+            session.add(note)
+            note.body = f"Ghi chép số {n}: gặp chị ở quán, nói chuyện về sức khỏe và việc làm. " * 2
+        for _ in range(30):
+            record(session, "client.viewed", actor_id=owner.user_id, actor_role="collaborator",
+                   object_type="client", object_id=client_id, details={"page": "client"})
+    sign_in(page, owner)
+    page.goto(live_server.url_for("clients.view", client_id=client_id))
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height <= CLIENT_PAGE_BUDGET_PX, f"the client page is {height} px tall at 360 px"
+    # The actions are near the top: within the first screen and a half
+    top = page.evaluate("document.querySelector('.quick-actions').getBoundingClientRect().top")
+    assert top < 740 * 1.5, top
+    _both_widths(page, shots, "client-busy")
+    # When a note is saved, Then the page comes back at the notes, with the new note first
+    page.fill("textarea[name=body]", "Đã gọi lại, chị khỏe.")
+    follow(page.locator("form:has(textarea[name=body]) button[type=submit]"))
+    assert page.url.endswith("#notes-h")
+    assert page.locator("article.note").first.inner_text().find("Đã gọi lại, chị khỏe.") >= 0
+    # And a 300-character word does not widen the page
+    page.fill("textarea[name=body]", "x" * 300)
+    follow(page.locator("form:has(textarea[name=body]) button[type=submit]"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360

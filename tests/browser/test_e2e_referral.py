@@ -109,7 +109,8 @@ def test_collaborator_refers_a_client_and_the_health_station_closes_the_loop(
     assert UIC.replace(" ", "") not in page.url and "Mai" not in page.url
 
     # When the client also agrees to their details being shared with service providers
-    consent_form = "form[action$='/consents']"
+    consent_form = "form[action*='/consents#']"
+    page.locator("details:has(form[action*='/consents#']) > summary").click()  # the form is folded away
     page.locator(consent_form).locator("select[name=purpose]").select_option("share_with_provider")
     page.locator(consent_form).locator("input[name=method][value=verbal]").check()
     _submit(page, consent_form)
