@@ -117,3 +117,27 @@ def test_markup_typed_into_a_note_is_shown_as_text(signed_in):
     browser.get(f"/clients/{client_id}")
     assert "<script>alert(1)</script>" not in browser.last_html and "<b>in đậm</b>" not in browser.last_html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;<br>hai" in browser.last_html
+
+
+def test_where_the_client_was_reached_has_no_preset_answer(signed_in):
+    from test_clients_support import registration
+
+    browser, _account = signed_in("collaborator")
+    page = browser.get("/clients/register").get_data(as_text=True)
+    select = page[page.index('name="outreach_source"'):]
+    select = select[:select.index("</select>")]
+    assert '<option selected value="">' in select and select.count("selected") == 1
+    response = browser.post("/clients/register", registration(outreach_source=""))
+    assert response.status_code == 200 and "không có sẵn lựa chọn" in browser.last_html
+
+
+def test_a_long_text_box_says_how_many_characters_it_takes(signed_in):
+    import re
+
+    from test_clients_support import register
+
+    browser, _account = signed_in("collaborator")
+    client_id = register(browser, uic="DEMO1990N")
+    page = browser.get(f"/clients/{client_id}").get_data(as_text=True)
+    assert re.search(r'<textarea[^>]*data-max="\d+"', page) and 'data-counter-for="body"' in page
+    assert "Tối đa" in page and "/static/forms.js" in page

@@ -37,6 +37,7 @@ _PHONE = re.compile(r"^\+?[0-9 ().-]{6,20}$")
 
 REQUIRED = _l("This field is required.")
 NOT_A_CHOICE = _l("Choose one of the options shown.")
+CHOOSE_ONE = _l("Choose an answer: there is no preset one.")
 
 
 def tidy(value: Any) -> Any:
@@ -79,6 +80,8 @@ def _values(choices: Any) -> set[Any]:
 
 class Choice(SelectField):
     def pre_validate(self, form: CaseworkForm) -> None:
+        if not self.data and "" in _values(self.choices):
+            raise ValidationError(CHOOSE_ONE)  # the "— choose —" line: nothing chosen yet
         if self.data not in _values(self.choices):
             raise ValidationError(NOT_A_CHOICE)
 
@@ -168,8 +171,10 @@ def _details_fields() -> dict[str, Field]:
                                   render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": "4"}),
         "age_band": Choice(_l("Age band, if the birth year is not known"),
                            choices=_choices(vocab.AGE_BANDS), default="unknown"),
+        # No preset: a preset answer that nobody changes would be counted as true in the reports.
         "outreach_source": Choice(_l("Where the client was reached"),
-                                  choices=_choices(vocab.OUTREACH_SOURCES), default="street"),
+                                  choices=[SelectChoice("", _l("— choose —")), *_choices(vocab.OUTREACH_SOURCES)],
+                                  default=""),
         "contact_preference": Choice(_l("How the client wants to be contacted"),
                                      choices=_choices(vocab.CONTACT_PREFERENCES), default="do_not_contact"),
         "alias": StringField(_l("Name the client goes by (optional)"), filters=[tidy], validators=[Text(ALIAS_MAX)],

@@ -274,8 +274,11 @@ def test_a_busy_client_page_fits_the_budget_and_saving_returns_to_the_section(
     top = page.evaluate("document.querySelector('.quick-actions').getBoundingClientRect().top")
     assert top < 740 * 1.5, top
     _both_widths(page, shots, "client-busy")
-    # When a note is saved, Then the page comes back at the notes, with the new note first
+    # When a note is typed, the box says how many characters it still takes (forms.js under the CSP)
     page.fill("textarea[name=body]", "Đã gọi lại, chị khỏe.")
+    limit = int(page.locator("textarea[name=body]").get_attribute("data-max"))
+    assert page.locator("#body-count").inner_text() == f"Còn {limit - len('Đã gọi lại, chị khỏe.')} ký tự"
+    # When a note is saved, Then the page comes back at the notes, with the new note first
     follow(page.locator("form:has(textarea[name=body]) button[type=submit]"))
     assert page.url.endswith("#notes-h")
     assert page.locator("article.note").first.inner_text().find("Đã gọi lại, chị khỏe.") >= 0

@@ -1,0 +1,21 @@
+/* How many characters a long text box still takes (data-max); without this script the page
+   states the limit instead. */
+(function () {
+  "use strict";
+  var counters = document.querySelectorAll("[data-counter-for]");
+  for (var i = 0; i < counters.length; i++) {
+    (function (counter) {
+      var box = document.getElementById(counter.getAttribute("data-counter-for"));
+      if (!box) { return; }
+      var limit = parseInt(box.getAttribute("data-max"), 10);
+      var text = counter.getAttribute("data-remaining-text");
+      function update() {
+        var left = limit - box.value.length;
+        counter.textContent = text.replace("%s", String(left));
+        counter.classList.toggle("over", left < 0);
+      }
+      box.addEventListener("input", update);
+      update();
+    })(counters[i]);
+  }
+})();
