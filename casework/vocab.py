@@ -151,3 +151,26 @@ BUSINESS_STATUSES = {
     "papers-obtained": _l("Papers obtained"),
     "support-provided": _l("Support provided"),
 }
+
+# What a service of each need can say it delivered (the "what was delivered" list offers only these).
+BUSINESS_BY_NEED = {
+    "hiv_sti_testing": ("test-done-result-given", "counselling-given", "support-provided"),
+    "hiv_treatment": ("treatment-started", "counselling-given", "support-provided"),
+    "prevention": ("prep-initiated", "counselling-given", "support-provided"),
+    "reproductive_health": ("test-done-result-given", "treatment-started", "counselling-given", "support-provided"),
+    "drug_dependency": ("treatment-started", "counselling-given", "support-provided"),
+    "mental_health": ("counselling-given", "support-provided"),
+    "gbv": ("counselling-given", "legal-advice-given", "support-provided"),
+    "child_protection": ("counselling-given", "papers-obtained", "support-provided"),
+    "legal_aid": ("legal-advice-given", "papers-obtained", "support-provided"),
+    "vocational_training": ("enrolled-in-course", "counselling-given", "support-provided"),
+    "employment": ("job-placed", "enrolled-in-course", "counselling-given", "support-provided"),
+    "livelihood": ("support-provided", "counselling-given", "enrolled-in-course"),
+    "social_assistance": ("papers-obtained", "support-provided"),
+}
+
+
+def business_statuses_for(need_domain: str) -> dict[str, object]:
+    """The delivered-service labels that fit a need (every one for a need not listed)."""
+    codes = BUSINESS_BY_NEED.get(need_domain, tuple(BUSINESS_STATUSES))
+    return {code: BUSINESS_STATUSES[code] for code in codes}

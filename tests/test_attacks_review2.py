@@ -115,7 +115,7 @@ def test_after_erasure_nothing_in_the_audit_log_links_the_client_to_a_health_fac
                                                      "child_protection": "urgent"})
     done = ward.refer(client_id, date(2026, 1, 6))
     ward.walk(done, (date(2026, 1, 6), "accepted"))
-    ward.move(done, date(2026, 1, 20), "completed", business_status="treatment-started")
+    ward.move(done, date(2026, 1, 20), "completed", business_status="test-done-result-given")
     failed = ward.refer(client_id, date(2026, 1, 7))
     ward.walk(failed, (date(2026, 1, 7), "accepted"), (date(2026, 1, 9), "failed"))
     rejected = ward.refer(client_id, date(2026, 1, 8), ward.legal)

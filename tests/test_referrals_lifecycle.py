@@ -255,3 +255,23 @@ def test_a_stale_form_is_told_the_referral_changed(world, new_browser, database)
     provider.get(response.headers["Location"])
     assert "đã thay đổi" in provider.last_html
     assert referral_state(database, referral_id)[0] == "cancelled"
+
+
+def test_what_was_delivered_fits_the_service_and_results_are_not_asked_for(world, new_browser, database):
+    # Given an accepted HIV-testing referral at the health station, opened by its staff
+    from casework.referrals.models import Referral
+
+    referral_id = make_referral(database, client_id=world["client_id"], place=world["place"],
+                                referred_by=world["collaborator"].user_id, status="accepted")
+    provider = new_browser()
+    provider.login(world["provider"])
+    html = provider.get(f"/inbox/{referral_id}").get_data(as_text=True)
+    # Then "what was delivered" offers what a test service delivers, not a job placement
+    assert 'value="test-done-result-given"' in html and 'value="job-placed"' not in html
+    assert "không bao giờ ghi kết quả xét nghiệm hay chẩn đoán" in html
+    # And a job placement sent by hand is refused
+    version = referral_state(database, referral_id)[1]
+    provider.post(f"/referrals/{referral_id}/status", {"to": "completed", "business_status": "job-placed",
+                                                       "version": version})
+    with database.transaction() as session:
+        assert session.get(Referral, referral_id).status == "accepted"

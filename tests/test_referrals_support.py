@@ -89,9 +89,10 @@ def make_referral(database: Any, *, client_id: str, place: Place, referred_by: s
 
     today = clock.local_today()
     with database.transaction() as session:
+        need = session.get(Service, place.service_id).need_domain  # as the referral form copies it
         referral = Referral(
             id=new_id(), code=referral_code(), client_id=client_id, service_id=place.service_id,
-            organisation_id=place.organisation_id, need_domain="hiv_sti_testing", referred_by=referred_by,
+            organisation_id=place.organisation_id, need_domain=need, referred_by=referred_by,
             status=status, urgency="routine", share_phone=share_phone,
             accept_due_on=today + timedelta(days=accept_in_days),
             complete_due_on=today + timedelta(days=complete_in_days),

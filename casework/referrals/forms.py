@@ -33,6 +33,10 @@ class NewReferralForm(CaseworkForm):
     need = HiddenField()  # which kind of service to offer: carried here, never in the URL
 
 
+NO_RESULTS = _l("Write what was done, never a test result or a diagnosis: those stay in the service's own "
+                "records, not here.")
+
+
 class TransitionForm(CaseworkForm):
     """One status change; the lifecycle module decides whether it is allowed."""
 
@@ -42,7 +46,8 @@ class TransitionForm(CaseworkForm):
     reason_text = TextAreaField(_l("Details (optional)"), filters=[tidy], validators=[Text(NOTE_MAX, multiline=True)])
     business_status = SelectField(_l("What was delivered"), choices=[], validate_choice=False,
                                   validators=[Optional()])
-    outcome = TextAreaField(_l("Outcome (optional)"), filters=[tidy], validators=[Text(NOTE_MAX, multiline=True)])
+    outcome = TextAreaField(_l("Outcome (optional)"), filters=[tidy], validators=[Text(NOTE_MAX, multiline=True)],
+                            description=NO_RESULTS)
     feedback = TextAreaField(_l("Feedback to the referring collaborator (optional)"),
                              filters=[tidy], validators=[Text(NOTE_MAX, multiline=True)])
 

@@ -139,7 +139,7 @@ def check(referral: Referral, change: Change, actor_kinds: frozenset[str]) -> Ru
         raise TransitionRefused("not_allowed")
     if rule.reasons is not None and change.reason_code not in reason_choices(change.to, actor_kinds):
         raise TransitionRefused("reason_required")
-    if rule.needs_outcome and change.business_status not in vocab.BUSINESS_STATUSES:
+    if rule.needs_outcome and change.business_status not in vocab.business_statuses_for(referral.need_domain):
         raise TransitionRefused("outcome_required")
     return rule
 

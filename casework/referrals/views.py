@@ -500,7 +500,8 @@ def _actions(referral: Referral, kinds: frozenset[str],
         form.reason_code.choices = [SelectChoice("", _("— choose —")),
                                     *[SelectChoice(k, str(v)) for k, v in reasons.items()]]
         form.business_status.choices = [SelectChoice("", _("— choose —")),
-                                        *[SelectChoice(k, str(v)) for k, v in vocab.BUSINESS_STATUSES.items()]]
+                                        *[SelectChoice(k, str(v)) for k, v in
+                                          vocab.business_statuses_for(referral.need_domain).items()]]
         actions.append({"to": to, "form": form, "label": ACTION_LABELS[to], "reasons": bool(reasons),
                         "outcome": to in ("completed", "failed"), "business": to == "completed",
                         "feedback": "provider" in kinds, "open": again, "danger": to in ("rejected", "cancelled",
