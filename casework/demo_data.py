@@ -930,7 +930,8 @@ class _Story:
         completing = step.to == "completed"
         change = self.w.lifecycle.Change(to=step.to, reason_code=None if completing else step.reason,
                                          business_status=step.reason if completing else None)
-        rule = self.w.lifecycle.check(SimpleNamespace(status=row["status"], need_domain=row["need_domain"]), change, kinds)
+        current = SimpleNamespace(status=row["status"], need_domain=row["need_domain"])
+        rule = self.w.lifecycle.check(current, change, kinds)
         start = row["status"]
         _set_status(row, plain, step, rule, recorded_by_referrer="provider" not in kinds)
         code = step.reason if rule.needs_outcome or rule.reasons is not None else None
