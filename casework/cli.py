@@ -610,6 +610,8 @@ def retention() -> None:
 @click.pass_context
 def retention_run(ctx: click.Context, years: int | None) -> None:
     """Erase closed clients past retention; prints counts only."""
+    from casework import submissions
+    from casework.auth import held
     from casework.clients.services import compact_after_erasure
     from casework.retention import erase_expired
 
@@ -618,10 +620,13 @@ def retention_run(ctx: click.Context, years: int | None) -> None:
     _keyring, database = _database(settings, check_schema=True)
     with database.transaction() as session:
         result = erase_expired(session, years=years)
+        tokens = submissions.purge(session)  # used once-only form tokens, older than a week
+        kept = held.purge_expired(session)  # forms kept across an idle timeout, past their minutes
     compact_after_erasure(database.engine)
     click.echo(f"erased {result.erased} client record(s) closed before {result.cutoff:%Y-%m-%d} "
                f"(retention {years} years)")
     click.echo(f"age band updated on {result.age_bands_updated} client record(s)")
+    click.echo(f"purged {tokens} used form token(s) and {kept} expired kept form(s)")
 
 
 # --- reports -----------------------------------------------------------------------

@@ -4,12 +4,14 @@ so its messages are listed below for the catalog and translated there like any o
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _n
 from flask_wtf import FlaskForm
+from wtforms import HiddenField
 
 
 class _Catalog:
@@ -75,3 +77,15 @@ WTFORMS_MESSAGES = (
     _l("Not a valid decimal value."),
     _l("Not a valid float value."),
 )
+
+
+def _new_form_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class OnceForm(CaseworkForm):
+    """A form whose submission must take effect once: it carries a random token, and the view saves
+    only if the token was never used (casework.submissions). Pressing Back and sending it again, or
+    a double tap, changes nothing the second time."""
+
+    form_token = HiddenField(default=_new_form_token)

@@ -19,7 +19,7 @@ HOLD_FOR = timedelta(minutes=20)
 # A held form is offered only for a session that ran out of idle time this recently.
 ENDED_WITHIN = timedelta(hours=2)
 MAX_HELD = 5
-NOT_KEPT = {"csrf_token", "form_token"}
+NOT_KEPT = {"csrf_token"}  # the form's once-only token is kept: the resent form still counts once
 
 
 @dataclass(frozen=True)

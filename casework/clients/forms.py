@@ -14,7 +14,7 @@ from wtforms.validators import Optional, ValidationError
 
 from casework import clock, vocab
 from casework.crypto import canonical_uic
-from casework.forms import CaseworkForm
+from casework.forms import CaseworkForm, OnceForm
 
 ALIAS_MAX = 80
 PHONE_MAX = 20
@@ -186,7 +186,7 @@ def _details_fields() -> dict[str, Field]:
     }
 
 
-class RegisterForm(ClientDetailsMixin, CaseworkForm):
+class RegisterForm(ClientDetailsMixin, OnceForm):
     consent_given = BooleanField(_l("The client agreed to be registered, after hearing what is kept and why"))
     consent_method = RadioChoice(_l("How consent was given"), choices=_choices(vocab.CONSENT_METHODS),
                                  default="verbal")
@@ -229,12 +229,12 @@ class ConsentForm(CaseworkForm):
                    default=clock.local_today)
 
 
-class NoteForm(CaseworkForm):
+class NoteForm(OnceForm):
     body = TextAreaField(_l("Case note"), filters=[tidy], validators=[Required(), Text(NOTE_MAX, multiline=True)],
                          render_kw={"rows": "4"})
 
 
-class FollowUpForm(CaseworkForm):
+class FollowUpForm(OnceForm):
     due_on = Day(_l("Due date"), validators=[Required(), NotTooOld()])
     description = StringField(_l("What to follow up (optional)"), filters=[tidy], validators=[Text(FOLLOW_UP_MAX)],
                               render_kw={"autocomplete": "off"})
@@ -257,7 +257,7 @@ class ActionForm(CaseworkForm):
 def assessment_form(data: dict[str, Any] | None = None) -> CaseworkForm:
     """A form with one level and one note per need domain, plus date and eligibility."""
 
-    class AssessmentForm(CaseworkForm):
+    class AssessmentForm(OnceForm):
         assessed_on = Day(_l("Date of assessment"), validators=[Required(), NotInFuture(), NotTooOld()],
                           default=clock.local_today)
         eligible = BooleanField(_l("I attest that the client meets the programme's eligibility criteria"))

@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from casework import clock, vocab
+from casework import clock, submissions, vocab
 from casework.audit import record
 from casework.auth.models import User
 from casework.clients import forms, needs, services, storage
@@ -190,6 +190,8 @@ def register() -> Response | str:
         return render_template("clients/register.html", form=form)
     db = db_session()
     user = _actor()
+    if submissions.used(db, form.form_token.data):  # sent again after it was saved: not a new client
+        return _already_saved(url_for("clients.caseload"))
     uic = None if form.uic_declined.data else form.uic.data
     matches = storage.find_ids_by_uic(db, uic) if uic else []
     if uic:
@@ -202,6 +204,8 @@ def register() -> Response | str:
         return render_template("clients/register.html", form=form, duplicates=codes,
                                elsewhere=len(matches) - len(mine),
                                request_form=forms.CoassignRequestForm(data={"uic": uic}, formdata=None))
+    if not submissions.first_use(db, user.id, form.form_token.data):
+        return _already_saved(url_for("clients.caseload"))
     data = services.Registration(
         consent_method=form.consent_method.data, consent_date=form.consent_date.data, uic=uic,
         sex_gender=form.sex_gender.data, birth_year=form.birth_year.data, age_band=form.age_band.data,
@@ -321,6 +325,8 @@ def assess(client_id: str) -> Response | str:
     form = forms.assessment_form()
     if form.validate_on_submit():
         needs = {code: (form[f"level_{code}"].data, form[f"note_{code}"].data) for code in vocab.NEED_DOMAINS}
+        if not submissions.first_use(db, _actor().id, form.form_token.data):
+            return _already_saved(url_for("clients.view", client_id=client.id, _anchor="needs-h"))
         try:
             services.add_assessment(db, _actor(), client, assessed_on=form.assessed_on.data,
                                     eligible=form.eligible.data, needs=needs)
@@ -351,6 +357,13 @@ def assessments(client_id: str) -> str:
 # --- notes and follow-ups ------------------------------------------------------------------------------
 
 
+def _already_saved(where: str) -> Response:
+    """The same form sent a second time (Back and Send again, a double tap): nothing more is saved."""
+    db_session().rollback()
+    flash(_("This was already saved: the same form was sent again, and nothing more was added."), "info")
+    return redirect(where)
+
+
 @bp.route("/<client_id>/notes", methods=["POST"])
 @allow("collaborator")
 def note_add(client_id: str) -> Response | str:
@@ -358,6 +371,8 @@ def note_add(client_id: str) -> Response | str:
     form = forms.NoteForm()
     if not form.validate_on_submit():
         return _render_client(client, note_form=form)
+    if not submissions.first_use(db_session(), _actor().id, form.form_token.data):
+        return _already_saved(url_for("clients.view", client_id=client.id, _anchor="notes-h"))
     try:
         services.add_note(db_session(), _actor(), client, form.body.data)
     except services.ClientError as exc:
@@ -374,6 +389,8 @@ def follow_up_add(client_id: str) -> Response | str:
     form = forms.FollowUpForm()
     if not form.validate_on_submit():
         return _render_client(client, follow_up_form=form)
+    if not submissions.first_use(db_session(), _actor().id, form.form_token.data):
+        return _already_saved(url_for("clients.view", client_id=client.id, _anchor="fu-h"))
     try:
         services.add_follow_up(db_session(), _actor(), client, due_on=form.due_on.data,
                                description=form.description.data)

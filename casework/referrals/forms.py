@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from casework import vocab
 from casework.clients.forms import Text, tidy  # the same free-text checks and message as the clients forms
-from casework.forms import CaseworkForm
+from casework.forms import CaseworkForm, OnceForm
 
 NOTE_MAX = 1000
 
@@ -17,7 +17,7 @@ def _options(mapping: dict[str, object]) -> list[SelectChoice]:
     return [SelectChoice(code, label) for code, label in mapping.items()]
 
 
-class NewReferralForm(CaseworkForm):
+class NewReferralForm(OnceForm):
     service_id = RadioField(_l("Service"), validators=[InputRequired(message=_l("Choose a service."))],
                             choices=[])
     urgency = RadioField(_l("Urgency"), choices=_options(vocab.URGENCIES), default="routine",

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from casework import clock, codes, vocab
+from casework import clock, codes, submissions, vocab
 from casework.audit import record
 from casework.auth.models import User
 from casework.clients import needs
@@ -186,6 +186,11 @@ def _send(db: Session, client: Client, form: NewReferralForm) -> Response | None
         note_to_receiver=(form.note_to_receiver.data or "").strip() or None, consent_confirmed=True,
         previous_referral_id=form.previous_referral_id.data or request.args.get("previous") or None,
     )
+    if not submissions.first_use(db, current_user.id, form.form_token.data):
+        db.rollback()
+        flash(_("This referral was already sent: the same form was sent again, and no second referral was made."),
+              "info")
+        return redirect(url_for("clients.view", client_id=client.id))
     try:
         referral = services.create(db, current_user, client, request_)
     except services.ReferralRefused as exc:
