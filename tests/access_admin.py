@@ -24,6 +24,7 @@ EXPECTED = {
     "admin.user_details": _admin_only("notfound", "forbidden"),
     "admin.user_access": _admin_only("notfound", "forbidden"),
     "admin.user_deactivate": _admin_only("notfound", "forbidden"),
+    "admin.user_confirm": _admin_only("notfound"),  # an unknown account (or change): nothing to confirm
     "admin.user_reactivate": _admin_only("notfound", "forbidden"),
     "admin.user_reset_password": _admin_only("notfound", "forbidden"),
     "admin.user_reset_second_factor": _admin_only("notfound", "forbidden"),

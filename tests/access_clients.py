@@ -11,7 +11,7 @@ COLLABORATOR_PAGES = ("clients.caseload", "clients.register", "clients.worklist_
 COLLABORATOR_FORMS = {"clients.find": "ok", "clients.request_coassign": "redirect"}
 CLIENT_GETS = ("clients.view", "clients.assess", "clients.assessments", "clients.close",
                "clients.record_sheet", "clients.correct", "clients.erase", "clients.note_correct",
-               "clients.follow_up_correct", "clients.assessment_correct")
+               "clients.follow_up_correct", "clients.assessment_correct", "clients.consent_withdraw_confirm")
 CLIENT_POSTS = ("clients.consent_add", "clients.consent_withdraw", "clients.note_add", "clients.follow_up_add",
                 "clients.follow_up_done", "clients.reopen", "clients.coassignee_remove")
 NOT_COLLABORATORS = ("provider", "supervisor", "admin")

@@ -211,6 +211,30 @@ def _account_action(user_id: str, act: str) -> Response | str | tuple[str, int]:
     return redirect(url_for("admin.user", user_id=user.id))
 
 
+CONFIRMS = {
+    "deactivate": ("admin.user_deactivate", _l("Deactivate this account?"),
+                   _l("The person is signed out everywhere and cannot sign in until an administrator reactivates the "
+                      "account."), _l("Yes, deactivate")),
+    "second_factor": ("admin.user_reset_second_factor", _l("Reset this person's second factor?"),
+                      _l("Their authenticator app and recovery codes stop working; they must set up a new one at "
+                         "the next sign-in. Do it only after checking who is asking, in person or by phone."),
+                      _l("Yes, reset")),
+}
+
+
+@bp.route("/users/<user_id>/confirm/<act>")
+@allow("admin")
+def user_confirm(user_id: str, act: str) -> str:
+    """Asked before an account change that a slip of the thumb must not make."""
+    if act not in CONFIRMS:
+        abort(404)
+    user = _user_or_404(user_id)
+    endpoint, title, line, button = CONFIRMS[act]
+    return render_template("confirm.html", title=title, lines=[user.display_name, line], button=button,
+                           action=url_for(endpoint, user_id=user.id), back=url_for("admin.user", user_id=user.id),
+                           action_form=ActionForm())
+
+
 @bp.route("/users/<user_id>/deactivate", methods=["POST"])
 @allow("admin")
 def user_deactivate(user_id: str) -> Response | str | tuple[str, int]:

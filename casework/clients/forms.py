@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
 from casework import clock, vocab
+from casework.clients.services import age_band_for
 from casework.crypto import canonical_uic
 from casework.forms import CaseworkForm, OnceForm
 
@@ -156,6 +157,16 @@ class ClientDetailsMixin:
         if problem:
             raise ValidationError(problem)
 
+    def validate_age_band(self, field: Field) -> None:
+        year = getattr(self, "birth_year", None)
+        if year is None or not year.data or not str(year.data).isdigit() or field.data in (None, "", "unknown"):
+            return
+        implied = age_band_for(int(year.data), clock.local_today())
+        if implied != field.data:
+            raise ValidationError(_l("The birth year %(year)s gives the age band %(band)s, not the one chosen: "
+                                     "choose “unknown” here, or correct the birth year.",
+                                     year=year.data, band=vocab.AGE_BANDS.get(implied, implied)))
+
     def validate_phone(self, field: Field) -> None:
         if field.data and not _PHONE.match(field.data):
             raise ValidationError(_l("Enter a phone number with digits only, for example 0912 345 678."))
@@ -234,8 +245,14 @@ class NoteForm(OnceForm):
                          render_kw={"rows": "4"})
 
 
+class NotInPast:
+    def __call__(self, form: CaseworkForm, field: Field) -> None:
+        if field.data and field.data < clock.local_today():
+            raise ValidationError(_l("This date has passed: choose today or a later day."))
+
+
 class FollowUpForm(OnceForm):
-    due_on = Day(_l("Due date"), validators=[Required(), NotTooOld()])
+    due_on = Day(_l("Due date"), validators=[Required(), NotTooOld(), NotInPast()])
     description = StringField(_l("What to follow up (optional)"), filters=[tidy], validators=[Text(FOLLOW_UP_MAX)],
                               render_kw={"autocomplete": "off"})
 
@@ -261,6 +278,18 @@ def assessment_form(data: dict[str, Any] | None = None) -> CaseworkForm:
         assessed_on = Day(_l("Date of assessment"), validators=[Required(), NotInFuture(), NotTooOld()],
                           default=clock.local_today)
         eligible = BooleanField(_l("I attest that the client meets the programme's eligibility criteria"))
+        no_needs = BooleanField(_l("I asked about every area: the client has none of these needs now"))
+
+        def validate(self, extra_validators: Any = None) -> bool:
+            valid = super().validate(extra_validators)
+            asked = any(self[f"level_{code}"].data != "none" or self[f"note_{code}"].data
+                        for code in vocab.NEED_DOMAINS)
+            if valid and not asked and not self.no_needs.data:
+                # An assessment saved without touching anything is more likely a slip than a finding.
+                self.form_errors.append(_l("Nothing was marked. Mark the client's needs, or tick that you asked "
+                                           "about every area and there are none."))
+                return False
+            return valid
 
     for code, (label, _group) in vocab.NEED_DOMAINS.items():
         setattr(AssessmentForm, f"level_{code}", RadioChoice(label, choices=_choices(vocab.NEED_LEVELS),

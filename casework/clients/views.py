@@ -293,6 +293,25 @@ def consent_add(client_id: str) -> Response | str:
     return redirect(url_for("clients.view", client_id=client.id, _anchor="consent-h"))
 
 
+@bp.route("/<client_id>/consents/<consent_id>/withdraw/confirm")
+@allow("collaborator")
+def consent_withdraw_confirm(client_id: str, consent_id: str) -> str:
+    """Asked before withdrawing: a slip of the thumb would cancel the client's open referrals."""
+    client = _load(client_id)
+    consent = _child(Consent, client, consent_id)
+    if consent.withdrawn_on is not None:
+        abort(404)
+    purpose = vocab.CONSENT_PURPOSES.get(consent.purpose, consent.purpose)
+    lines = [_("Withdraw the client's consent “%(purpose)s” from today?", purpose=purpose)]
+    if consent.purpose in ("registration", "share_with_provider"):
+        lines.append(_("Every open referral of this client is cancelled, and no new referral can be made."))
+    db_session().commit()
+    return render_template("confirm.html", title=_("Withdraw consent"), lines=lines, button=_("Yes, withdraw"),
+                           action=url_for("clients.consent_withdraw", client_id=client.id, consent_id=consent.id),
+                           back=url_for("clients.view", client_id=client.id, _anchor="consent-h"),
+                           action_form=forms.ActionForm())
+
+
 @bp.route("/<client_id>/consents/<consent_id>/withdraw", methods=["POST"])
 @allow("collaborator")
 def consent_withdraw(client_id: str, consent_id: str) -> Response:

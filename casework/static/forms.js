@@ -19,3 +19,19 @@
     })(counters[i]);
   }
 })();
+/* The assessment: a need marked some or urgent opens its note. */
+(function () {
+  "use strict";
+  var rows = document.querySelectorAll("fieldset.need-row");
+  for (var i = 0; i < rows.length; i++) {
+    (function (row) {
+      var note = row.querySelector("details.need-note");
+      var radios = row.querySelectorAll("input[type=radio]");
+      for (var j = 0; j < radios.length; j++) {
+        radios[j].addEventListener("change", function (event) {
+          if (note && event.target.checked && event.target.value !== "none") { note.open = true; }
+        });
+      }
+    })(rows[i]);
+  }
+})();

@@ -286,3 +286,20 @@ def test_a_busy_client_page_fits_the_budget_and_saving_returns_to_the_section(
     page.fill("textarea[name=body]", "x" * 300)
     follow(page.locator("form:has(textarea[name=body]) button[type=submit]"))
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+ASSESSMENT_BUDGET_PX = 2_500  # 13 needs; the form was 4,564 px at 360 px with every note open
+
+
+def test_the_assessment_is_one_compact_row_per_need(page, live_server, make_user, database, sign_in, shots):
+    owner = make_user("collaborator")
+    client_id, _code = make_client(database, owner.user_id)
+    sign_in(page, owner)
+    page.goto(live_server.url_for("clients.assess", client_id=client_id))
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height <= ASSESSMENT_BUDGET_PX, f"the assessment is {height} px tall at 360 px"
+    assert page.locator("details.need-note[open]").count() == 0
+    # Marking a need urgent opens its note (forms.js)
+    page.locator("input[name=level_legal_aid][value=urgent]").check()
+    assert page.locator("fieldset:has(input[name=level_legal_aid]) details.need-note").get_attribute("open") is not None
+    _both_widths(page, shots, "assessment")
