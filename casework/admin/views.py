@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from werkzeug.wrappers import Response
 
+from casework import clock
 from casework.admin import services
 from casework.admin.forms import (
     NewUserForm,
@@ -20,6 +23,7 @@ from casework.admin.forms import (
     fill_choices,
 )
 from casework.audit import AuditEvent
+from casework.audit import actions as audit_actions
 from casework.auth.forms import ActionForm
 from casework.auth.models import User
 from casework.directory.models import Organisation
@@ -291,25 +295,88 @@ USERS_PAGE = 30
 @bp.route("/audit")
 @allow("admin")
 def audit() -> str:
-    """Newest first; action, actor, object type and id, time. Details are not shown."""
-    page = request.args.get("page", 1, type=int) or 1
-    page = max(page, 1)
+    """Newest first, a page at a time, with filters by action, person, record and date. Repeated
+    events (the same person doing the same thing to the same record in a row) are folded into one
+    line with a count. Details are not shown: they hold only codes and ids anyway."""
     db = db_session()
+    filters = AuditFilters.from_args(request.args)
+    page = page_arg()
     actor = aliased(User)
-    rows = db.execute(
-        select(AuditEvent.id, AuditEvent.occurred_at, AuditEvent.action, AuditEvent.actor_role,
-               AuditEvent.object_type, AuditEvent.object_id, actor.username)
-        .outerjoin(actor, actor.id == AuditEvent.actor_id)
-        .order_by(AuditEvent.id.desc())
-        .limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE)
-    ).all()
-    events = [
-        {"id": r.id, "at": _parse_time(r.occurred_at), "action": r.action, "actor": r.username,
-         "actor_role": r.actor_role, "object_type": r.object_type, "object_id": r.object_id}
-        for r in rows[:AUDIT_PAGE_SIZE]
-    ]
-    return render_template("admin/audit.html", events=events, page=page,
-                           has_next=len(rows) > AUDIT_PAGE_SIZE)
+    query = (select(AuditEvent.id, AuditEvent.occurred_at, AuditEvent.action, AuditEvent.actor_role,
+                    AuditEvent.object_type, AuditEvent.object_id, AuditEvent.actor_id, actor.display_name,
+                    actor.username)
+             .outerjoin(actor, actor.id == AuditEvent.actor_id).where(*filters.conditions())
+             .order_by(AuditEvent.id.desc()))
+    rows, has_next = page_of(db, query, page=page, per_page=AUDIT_PAGE_SIZE, scalars=False)
+    events: list[dict[str, object]] = []
+    for r in rows:
+        r = dict(zip(("id", "occurred_at", "action", "actor_role", "object_type", "object_id", "actor_id",
+                      "name", "username"), r, strict=True))
+        last = events[-1] if events else None
+        if last and (last["action"], last["actor_id"], last["object_id"]) == (r["action"], r["actor_id"],
+                                                                               r["object_id"]):
+            last["count"] += 1
+            last["first_at"] = _parse_time(r["occurred_at"])
+            continue
+        events.append({"id": r["id"], "at": _parse_time(r["occurred_at"]), "first_at": None, "count": 1,
+                       "action": r["action"], "label": audit_actions.label(r["action"]), "actor_id": r["actor_id"],
+                       "actor": r["name"], "username": r["username"], "actor_role": r["actor_role"],
+                       "object_type": r["object_type"], "object_id": r["object_id"]})
+    people = db.execute(select(User.id, User.display_name, User.username).order_by(User.display_name)).all()
+    actions = sorted(audit_actions.LABELS.items(), key=lambda item: str(item[1]))
+    return render_template("admin/audit.html", events=events, page=page, has_next=has_next, filters=filters,
+                           people=people, actions=actions, object_types=OBJECT_TYPES)
+
+
+OBJECT_TYPES = {"client": _l("Client record"), "referral": _l("Referral"), "user": _l("Account"),
+                "organisation": _l("Organisation"), "service": _l("Service"), "location": _l("Location"),
+                "report": _l("Report"), "access_change": _l("Access change")}
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    action: str = ""
+    person: str = ""
+    record: str = ""
+    since: date | None = None
+    until: date | None = None
+
+    @classmethod
+    def from_args(cls, args: Any) -> AuditFilters:
+        def day(name: str) -> date | None:
+            try:
+                return date.fromisoformat(args.get(name, ""))
+            except ValueError:
+                return None
+
+        action = args.get("action", "")
+        return cls(action=action if action in audit_actions.LABELS else "", person=args.get("person", "")[:36],
+                   record=args.get("record", "").strip()[:64], since=day("since"), until=day("until"))
+
+    def conditions(self) -> list[Any]:
+        found: list[Any] = []
+        if self.action:
+            found.append(AuditEvent.action == self.action)
+        if self.person:
+            found.append(AuditEvent.actor_id == self.person)
+        if self.record:
+            found.append(AuditEvent.object_id == self.record)
+        if self.since:
+            found.append(AuditEvent.occurred_at >= _utc_stamp(self.since))
+        if self.until:
+            found.append(AuditEvent.occurred_at < _utc_stamp(self.until + timedelta(days=1)))
+        return found
+
+    def query_args(self) -> dict[str, str]:
+        return {k: v for k, v in (("action", self.action), ("person", self.person), ("record", self.record),
+                                  ("since", self.since.isoformat() if self.since else ""),
+                                  ("until", self.until.isoformat() if self.until else "")) if v}
+
+
+def _utc_stamp(day: date) -> str:
+    """The audit log's UTC time stamp of the start of ``day`` in the ward (the filter's dates are local)."""
+    start = datetime.combine(day, datetime.min.time(), tzinfo=clock.LOCAL_ZONE).astimezone(UTC)
+    return start.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _parse_time(value: str) -> datetime | None:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from casework import clock, submissions, vocab
+from casework.audit import actions as audit_actions
 from casework.audit import record
 from casework.auth.models import User
 from casework.clients import forms, needs, services, storage
@@ -45,29 +46,6 @@ REFUSALS = {
 }
 
 
-AUDIT_LABELS = {
-    "client.registered": _l("Registered"),
-    "client.viewed": _l("Opened"),
-    "client.uic_matched": _l("Found by someone else's UIC search"),
-    "client.corrected": _l("Corrected details"),
-    "client.note_corrected": _l("Corrected a note"),
-    "client.follow_up_corrected": _l("Corrected a follow-up"),
-    "client.assessment_corrected": _l("Corrected assessment notes"),
-    "client.coassignment_removed": _l("Removed a co-assigned collaborator"),
-    "client.consent_recorded": _l("Recorded consent"),
-    "client.consent_withdrawn": _l("Withdrew consent"),
-    "client.assessed": _l("Assessed needs"),
-    "client.note_added": _l("Added a note"),
-    "client.follow_up_added": _l("Added a follow-up"),
-    "client.follow_up_done": _l("Completed a follow-up"),
-    "client.closed": _l("Closed the case"),
-    "client.reopened": _l("Reopened the case"),
-    "client.reassigned": _l("Moved to another collaborator"),
-    "client.coassigned": _l("Co-assigned a collaborator"),
-    "client.coassign_requested": _l("Asked to be co-assigned"),
-    "client.age_band_updated": _l("Age band updated (birthday)"),
-    "integrity.failure": _l("A stored value failed its integrity check"),
-}
 
 
 def _actor() -> User:
@@ -258,7 +236,7 @@ def _render_client(client: Client, **form_overrides: Any) -> str:
         can_refer=services.can_refer(db, client), can_contact=services.can_contact(db, client),
         registration_active=services.consent_active(db, client.id, "registration"),
         history=services.access_history(db, client.id, user.id) if is_owner(user, client) else None,
-        today=clock.local_today(), audit_labels=AUDIT_LABELS, **page_forms,
+        today=clock.local_today(), audit_labels=audit_actions.LABELS, **page_forms,
     )
     db.commit()
     return html
