@@ -5,13 +5,14 @@ so its messages are listed below for the catalog and translated there like any o
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from typing import Any
 
 from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext as _n
 from flask_wtf import FlaskForm
-from wtforms import HiddenField
+from wtforms import HiddenField, StringField, TextAreaField
 
 
 class _Catalog:
@@ -28,10 +29,29 @@ class _Catalog:
 CATALOG = _Catalog()
 
 
+CONTROL_CHARACTERS = _l("Remove invisible or control characters (for example text pasted from another app) and "
+                        "type the text again.")
+_LINE_CONTROLS = frozenset("\t\n\r")
+
+
 class CaseworkForm(FlaskForm):
     class Meta:
         def get_translations(self, form: Any) -> _Catalog:
             return CATALOG
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Every text field of every form refuses control characters (NUL above all: PostgreSQL cannot
+        store it), whatever the form's own checks; a text area keeps its line breaks and tabs."""
+        valid = super().validate(extra_validators)
+        for field in self:
+            if not isinstance(field, StringField) or not isinstance(field.data, str):
+                continue
+            allowed = _LINE_CONTROLS if isinstance(field, TextAreaField) else frozenset()
+            if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in field.data):
+                if CONTROL_CHARACTERS not in field.errors:
+                    field.errors = [*field.errors, CONTROL_CHARACTERS]
+                valid = False
+        return valid
 
 
 # WTForms' built-in messages (wtforms/locale/wtforms.pot), so that extraction puts them in the

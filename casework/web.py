@@ -12,6 +12,7 @@ from flask import (
     Blueprint,
     Flask,
     Response,
+    abort,
     current_app,
     g,
     jsonify,
@@ -103,6 +104,7 @@ def configure(app: Flask, settings: Settings, keyring: Keyring) -> None:
     app.before_request(policy.enforce_access)
     app.after_request(lambda response: apply_security_headers(response, https=settings.https))
     app.after_request(_record_unreadable_values)
+    app.url_value_preprocessor(_refuse_control_characters_in_urls)
     _register_error_handlers(app)
     _register_filters(app, settings)
 
@@ -130,6 +132,14 @@ def select_locale() -> str:
     from casework.runtime import settings
 
     return settings().default_locale
+
+
+def _refuse_control_characters_in_urls(_endpoint: str | None, values: dict[str, object] | None) -> None:
+    """A path such as /clients/%00 names nothing casework stores: 404 before any lookup (PostgreSQL
+    refuses NUL in a query, which would otherwise end in a server error)."""
+    for value in (values or {}).values():
+        if isinstance(value, str) and any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            abort(404)
 
 
 def _record_unreadable_values(response: Response) -> Response:

@@ -1510,7 +1510,8 @@ def test_a_supervisor_reaches_no_endpoint_that_touches_clients_referrals_or_acco
     ids = {"client_id": world["client_id"], "referral_id": world["referral_id"], "user_id": world["owner"].user_id,
            "consent_id": world["consent_id"], "follow_up_id": world["follow_up_id"], "request_id": new_id(),
            "organisation_id": world["station"], "service_id": world["station_place"].service_id,
-           "location_id": new_id(), "note_id": new_id(), "filename": "casework.css", "change_id": new_id()}
+           "location_id": new_id(), "note_id": new_id(), "filename": "casework.css", "change_id": new_id(),
+           "act": "deactivate", "held_id": new_id()}
     for rule in app.url_map.iter_rules():
         if rule.endpoint in reachable:
             continue

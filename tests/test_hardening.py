@@ -135,3 +135,38 @@ def test_an_unknown_host_is_refused_with_400_when_trusted_hosts_are_set(serve):
 def test_without_trusted_hosts_any_host_is_served(serve):
     address = serve()
     assert _request(address, "GET", "/login", headers={"Host": "anything.example"})[0] == 200
+
+
+def test_a_nul_or_control_character_in_any_text_field_is_refused_with_a_message(app, settings, make_user,
+                                                                               make_organisation, clock):
+    """PostgreSQL cannot store NUL: every form refuses control characters before anything is written
+    (found by the form fuzzing, on a directory form that had no check of its own)."""
+    from conftest import Browser
+
+    from casework.directory.models import Location
+
+    org = make_organisation()
+    admin = Browser(app.test_client(), clock)
+    admin.login(make_user("admin"))
+    db = app.extensions["casework"].database
+    with db.transaction() as session:
+        location = Location(organisation_id=org, name="Cơ sở", address_1="Số 1", address_locality="Tân Hưng",
+                            address_region="Hải Phòng", address_country="VN")
+        session.add(location)
+        session.flush()
+        location_id = location.id
+    admin.get(f"/directory/locations/{location_id}/edit")
+    response = admin.post(f"/directory/locations/{location_id}/edit",
+                          {"name": "Cơ sở", "address_1": "Số 1", "address_locality": "Tân Hưng",
+                           "address_region": "Hải\x00Phòng", "address_country": "VN"})
+    assert response.status_code == 200 and "ký tự điều khiển" in admin.last_html
+    with db.transaction() as session:
+        assert session.get(Location, location_id).address_region == "Hải Phòng"
+
+
+@pytest.mark.parametrize("path", ["/clients/%00", "/referrals/%00", "/inbox/%00", "/admin/users/%01x",
+                                  "/clients/x%00y/record"])
+def test_a_control_character_in_a_url_is_a_404_not_a_server_error(signed_in, path):
+    browser, _account = signed_in("collaborator")
+    response = browser.get(path)
+    assert response.status_code in (403, 404) and "Traceback" not in browser.last_html

@@ -15,7 +15,9 @@ PASSWORD_PROBLEMS = {
 
 
 class LoginForm(CaseworkForm):
+    # Spaces and tabs around a username are dropped here, as sign-in ignores them (one lockout per account).
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)],
+                           filters=[lambda value: value.strip() if isinstance(value, str) else value],
                            render_kw={"autocomplete": "username", "autocapitalize": "none"})
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=512)],
                              render_kw={"autocomplete": "current-password"})

@@ -7,6 +7,8 @@ through ``services``/``lifecycle`` → one commit.
 
 from __future__ import annotations
 
+import uuid
+
 import segno
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -125,7 +127,8 @@ def new(client_id: str) -> Response | str:
     form = NewReferralForm()
     # The need travels in the form body (or follows from the referral this one replaces), never in
     # the URL, where browser history and proxy logs would keep it next to the client's id.
-    previous = db.get(Referral, form.previous_referral_id.data or request.args.get("previous", ""))
+    previous_id = form.previous_referral_id.data or request.args.get("previous", "")
+    previous = db.get(Referral, previous_id) if _is_id(previous_id) else None
     if previous is not None and previous.client_id != client.id:
         previous = None
     need = form.need.data if form.need.data in vocab.NEED_DOMAINS else None
@@ -163,6 +166,14 @@ def new(client_id: str) -> Response | str:
         problems=[BLOCKERS[p] for p in problems], has_phone=client.phone_enc is not None,
         address_of=services.service_address, suggested=suggested, others=others,
     )
+
+
+def _is_id(value: object) -> bool:
+    """A row id as casework makes them (a UUID): anything else is never looked up."""
+    try:
+        return isinstance(value, str) and str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False
 
 
 def _grouped(db: Session, client: Client, options: list[Service]) -> tuple[list, list]:
