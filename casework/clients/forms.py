@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
 from casework import clock, vocab
+from casework.clients import uic as uic_rules
 from casework.clients.services import age_band_for
 from casework.crypto import canonical_uic
 from casework.forms import CaseworkForm, OnceForm
@@ -141,13 +142,20 @@ class ClientDetailsMixin:
     """Fields shared by registration and correction."""
 
     def validate_uic(self, field: Field) -> None:
+        parts = [getattr(self, f"uic_{part}").data or "" for part in ("mother", "father", "year", "sex")]
+        if any(part.strip() for part in parts):  # typed as its parts: those make the code
+            composed = uic_rules.compose(*parts)
+            if not composed:
+                raise ValidationError(_l("Fill in the four parts of the UIC: the mother's given name, the "
+                                         "father's given name, a 4-digit year and the sex code."))
+            field.data = composed
         if getattr(self, "uic_declined", None) is not None and self.uic_declined.data:
             if field.data:
                 raise ValidationError(_l("Either enter the UIC or tick “declined”, not both."))
             return
         if not field.data:
             raise ValidationError(_l("Enter the UIC, or tick “the client declined to give a UIC”."))
-        length = len(canonical_uic(field.data))
+        length = len(uic_rules.canonical(field.data))
         if not UIC_CANONICAL[0] <= length <= UIC_CANONICAL[1]:
             raise ValidationError(_l("A UIC has between %(a)d and %(b)d letters and digits.",
                                      a=UIC_CANONICAL[0], b=UIC_CANONICAL[1]))
@@ -172,10 +180,23 @@ class ClientDetailsMixin:
             raise ValidationError(_l("Enter a phone number with digits only, for example 0912 345 678."))
 
 
+_UIC_PART = {"autocomplete": "off", "spellcheck": "false", "data-uic-part": "1"}
+
+
 def _details_fields() -> dict[str, Field]:
     return {
-        "uic": StringField(_l("UIC"), filters=[tidy], validators=[Text(UIC_MAX)],
+        "uic": StringField(_l("The whole UIC, if you have it written down"), filters=[tidy],
+                           validators=[Text(UIC_MAX)],
                            render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
+        "uic_mother": StringField(_l("Mother's given name (its first two letters are used)"), filters=[tidy],
+                                  validators=[Text(40)], render_kw=_UIC_PART),
+        "uic_father": StringField(_l("Father's given name (its first two letters are used)"), filters=[tidy],
+                                  validators=[Text(40)], render_kw=_UIC_PART),
+        "uic_year": StringField(_l("Birth year (4 digits)"), filters=[tidy], validators=[Text(4)],
+                                render_kw={**_UIC_PART, "inputmode": "numeric", "maxlength": "4"}),
+        "uic_sex": SelectField(_l("Sex code"), validate_choice=False,
+                               choices=[SelectChoice("", _l("— choose —")),
+                                        *[SelectChoice(code, label) for code, label in uic_rules.SEX_CODES.items()]]),
         "uic_declined": BooleanField(_l("The client declined to give a UIC")),
         "sex_gender": Choice(_l("Sex / gender"), choices=_choices(vocab.SEX_GENDER), default="undisclosed"),
         "birth_year": StringField(_l("Birth year (optional)"), filters=[tidy], validators=[Text(4)],

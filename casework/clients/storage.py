@@ -8,10 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework import codes
+from casework.clients import uic as uic_rules
 from casework.clients.models import BlindIndexWidth, Client
-from casework.crypto import BlindIndexer, FieldCipher, canonical_uic
+from casework.crypto import BlindIndexer, FieldCipher
 from casework.db import new_id
 from casework.errors import ConfigError
+
+# The stored, indexed and compared form of a UIC however it was typed (casework.clients.uic).
+canonical_uic = uic_rules.canonical
 
 UIC_INDEX = ("clients", "uic_enc", "uic")
 UIC_INDEX_NAME = ".".join(UIC_INDEX)

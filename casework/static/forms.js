@@ -35,3 +35,26 @@
     })(rows[i]);
   }
 })();
+/* The UIC's parts: the code that will be kept, shown as the worker types (the server computes the
+   same: casework.clients.uic). */
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-uic-parts]");
+  if (!box || !String.prototype.normalize) { return; }
+  var preview = box.querySelector("[data-uic-preview]");
+  var field = function (name) { return box.querySelector("[name=" + name + "]"); };
+  function plain(text) {
+    return (text || "").normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/[đĐÐð]/g, "D")
+      .toUpperCase().replace(/[^A-Z0-9]/g, "");
+  }
+  function update() {
+    var mother = plain(field("uic_mother").value).slice(0, 2), father = plain(field("uic_father").value).slice(0, 2);
+    var year = plain(field("uic_year").value), sex = plain(field("uic_sex").value);
+    var complete = mother.length === 2 && father.length === 2 && /^(19|20)\d\d$/.test(year) && sex;
+    preview.textContent = complete ? preview.getAttribute("data-text").replace("%s", mother + father + year + sex) : "";
+  }
+  ["uic_mother", "uic_father", "uic_year", "uic_sex"].forEach(function (name) {
+    var input = field(name);
+    if (input) { input.addEventListener("input", update); input.addEventListener("change", update); }
+  });
+})();

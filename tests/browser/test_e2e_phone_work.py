@@ -303,3 +303,15 @@ def test_the_assessment_is_one_compact_row_per_need(page, live_server, make_user
     page.locator("input[name=level_legal_aid][value=urgent]").check()
     assert page.locator("fieldset:has(input[name=level_legal_aid]) details.need-note").get_attribute("open") is not None
     _both_widths(page, shots, "assessment")
+
+
+def test_the_uic_is_typed_as_its_parts_and_the_kept_code_is_shown_before_saving(page, live_server, make_user,
+                                                                               sign_in, shots):
+    sign_in(page, make_user("collaborator"))
+    page.goto(live_server.url_for("clients.register"))
+    page.fill("input[name=uic_mother]", "Hương")
+    page.fill("input[name=uic_father]", "Đức")
+    page.fill("input[name=uic_year]", "1994")
+    page.select_option("select[name=uic_sex]", "N")
+    assert page.locator("[data-uic-preview]").inner_text().strip() == "Mã sẽ được lưu: HUDU1994N"
+    _both_widths(page, shots, "register")

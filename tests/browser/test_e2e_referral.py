@@ -90,7 +90,11 @@ def test_collaborator_refers_a_client_and_the_health_station_closes_the_loop(
     _check_page(page, console, "registration form")
     page.check("input[name=consent_given]")
     page.check("input[name=consent_method][value=verbal]")
-    page.fill("input[name=uic]", UIC)
+    mother, father, year, sex = UIC.split()  # the UIC typed as its four parts
+    page.fill("input[name=uic_mother]", mother)
+    page.fill("input[name=uic_father]", father)
+    page.fill("input[name=uic_year]", year)
+    page.select_option("select[name=uic_sex]", sex)
     page.select_option("select[name=sex_gender]", "female")
     page.fill("input[name=birth_year]", "1998")
     page.select_option("select[name=outreach_source]", "venue")
