@@ -15,7 +15,6 @@ from wtforms.validators import Optional, ValidationError
 from casework import clock, vocab
 from casework.clients import uic as uic_rules
 from casework.clients.services import age_band_for
-from casework.crypto import canonical_uic
 from casework.forms import CaseworkForm, OnceForm
 
 ALIAS_MAX = 80
