@@ -22,6 +22,8 @@ OTHER_VARIABLES = {
     "CASEWORK_CONFIG": PROJECT_ROOT / "casework" / "config.py",
     "CASEWORK_TEST_DATABASE_URL": PROJECT_ROOT / "tests" / "conftest.py",
     "CASEWORK_HSDS_SPEC_DIR": PROJECT_ROOT / "tests" / "test_directory_hsds_official.py",
+    "CASEWORK_FUZZ_EXAMPLES": PROJECT_ROOT / "tests" / "test_fuzz_forms.py",
+    "CASEWORK_SCREENSHOTS": PROJECT_ROOT / "tests" / "browser" / "conftest.py",
 }
 # Defaults computed at run time: the README describes them in words.
 COMPUTED_DEFAULTS = {"instance_path", "database_url", "keys_dir", "audit_checkpoint"}
