@@ -201,3 +201,15 @@ def test_collaborator_refers_a_client_and_the_health_station_closes_the_loop(
     assert page.locator(".status.status-completed").count() >= 1
     detail = page.locator("main").inner_text()
     assert OUTCOME in detail and FEEDBACK in detail
+
+    # And on the client's record the need now reads "met", and no longer "urgent"
+    page.goto(live_server.url_for("clients.view", client_id=args["client_id"]))
+    need = page.locator(f"li[data-need={NEED}]")
+    assert need.get_attribute("data-state") == "met" and "Khẩn cấp" not in need.inner_text()
+
+    # And the sheet the client takes away reads as a document: words, no codes or JSON, a print button
+    page.goto(live_server.url_for("clients.record_sheet", client_id=args["client_id"]))
+    _check_page(page, console, "access sheet")
+    sheet = page.locator("main").inner_text()
+    assert FEEDBACK in sheet and '{"v"' not in sheet and "test-done-result-given" not in sheet
+    assert page.locator("button[data-print]").is_visible()
