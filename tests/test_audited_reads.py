@@ -56,6 +56,7 @@ def _steps() -> list[Step]:
         Step("clients.worklist_view", "owner", "GET", "/clients/worklist"),
         Step("clients.view", "owner", "GET", c),
         Step("clients.assess", "owner", "GET", c + "/assessment"),
+        Step("clients.consent_withdraw_confirm", "owner", "GET", c + "/consents/{consent}/withdraw/confirm"),
         Step("clients.assess", "owner", "POST", c + "/assessment", {"assessed_on": "not-a-date"}),
         Step("clients.assess", "owner", "POST", c + "/assessment", {"note_hiv_sti_testing": HIDDEN}),
         Step("clients.assessments", "owner", "GET", c + "/assessments"),

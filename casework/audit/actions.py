@@ -26,7 +26,7 @@ LABELS = {
     "auth.second_factor_reset": _l("Second factor reset by an administrator"),
     "auth.sessions_revoked": _l("Signed out everywhere"),
     "auth.form_held": _l("A form was kept after the session ended"),
-    "admin.user_created": _l("Account created"),
+    "admin.user_created": _l("New account made"),
     "admin.user_updated": _l("Account details changed"),
     "admin.user_access_changed": _l("Account role or organisation changed"),
     "admin.user_deactivated": _l("Account deactivated"),

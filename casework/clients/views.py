@@ -283,6 +283,7 @@ def consent_withdraw_confirm(client_id: str, consent_id: str) -> str:
     lines = [_("Withdraw the client's consent “%(purpose)s” from today?", purpose=purpose)]
     if consent.purpose in ("registration", "share_with_provider"):
         lines.append(_("Every open referral of this client is cancelled, and no new referral can be made."))
+    services.record_view(db_session(), _actor(), client, "consent_withdraw_confirm")  # a page of the record
     db_session().commit()
     return render_template("confirm.html", title=_("Withdraw consent"), lines=lines, button=_("Yes, withdraw"),
                            action=url_for("clients.consent_withdraw", client_id=client.id, consent_id=consent.id),
