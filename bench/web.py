@@ -91,6 +91,7 @@ def _casework(env: dict[str, str], *args: str) -> str:
 def build(env: dict[str, str], instance: Path, clients: int) -> str:
     marker = instance / f"bench-http-{clients}.password"
     if marker.exists():
+        _casework(env, "db", "upgrade")  # data kept from an earlier version of casework
         return marker.read_text().strip()
     instance.mkdir(parents=True, exist_ok=True)
     _casework(env, "quickstart", "--no-serve")
