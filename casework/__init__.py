@@ -15,6 +15,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True, *
     """Build the application. Refuses to start on an unsafe keyring or unreachable database."""
     import casework.models  # noqa: F401  (every mapper configured before the first query)
     from casework import web
+    from casework.clients.uic import UicRules
     from casework.crypto import BlindIndexer, FieldCipher, Keyring
     from casework.db import Database, check_database
     from casework.migrate import check_current
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None, *, check_schema: bool = True, *
         FieldCipher(keyring),
         BlindIndexer(keyring, settings.blind_index_bits),
         audit_checkpoint=settings.audit_checkpoint,
+        info={"uic_rules": UicRules.from_settings(settings)},
     )
     check_database(database.engine)
     if check_schema:

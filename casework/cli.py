@@ -19,6 +19,7 @@ def _settings(ctx: click.Context) -> Settings:
 
 def _database(settings: Settings, *, create_keys: bool = False, check_schema: bool = False,
               check_index: bool = False):
+    from casework.clients.uic import UicRules
     from casework.crypto import BlindIndexer, FieldCipher, Keyring
     from casework.db import Database, check_database
     from casework.migrate import check_current
@@ -28,7 +29,8 @@ def _database(settings: Settings, *, create_keys: bool = False, check_schema: bo
         click.echo(f"created a new keyring in {settings.keys_dir} (back it up separately from the database)")
     keyring = Keyring.load(settings.keys_dir, allow_example=settings.allows_example_keys)
     database = Database(settings.database_url, FieldCipher(keyring), BlindIndexer(keyring, settings.blind_index_bits),
-                        audit_checkpoint=settings.audit_checkpoint)
+                        audit_checkpoint=settings.audit_checkpoint,
+                        info={"uic_rules": UicRules.from_settings(settings)})
     check_database(database.engine)
     if check_schema:  # a missing table would otherwise end in a traceback
         check_current(database.engine)

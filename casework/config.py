@@ -35,6 +35,9 @@ class Settings:
     audit_checkpoint: Path | None = None
     # Blind index width in bits (docs/DESIGN.md §3): for R rows keep 2 <= R/2^L < sqrt(R).
     blind_index_bits: int = 10
+    # The UIC's parts: how many letters of each parent's given name, and the sex codes (comma-separated).
+    uic_name_letters: int = 2
+    uic_sex_codes: str = "N,A,K"
     programme_public_name: str = "Chương trình hỗ trợ cộng đồng"
     session_idle_minutes: int = 15
     session_absolute_hours: int = 12
@@ -85,6 +88,11 @@ class Settings:
             raise ConfigError("CASEWORK_REQUIRE_2FA cannot be switched off in production mode")
         if not 0 <= self.workers <= 64:
             raise ConfigError("CASEWORK_WORKERS must be between 0 (automatic) and 64")
+        if not 1 <= self.uic_name_letters <= 4:
+            raise ConfigError("CASEWORK_UIC_NAME_LETTERS must be between 1 and 4")
+        if not self.uic_sex_code_list or any(not (c.isascii() and c.isalpha() and len(c) <= 2)
+                                             for c in self.uic_sex_code_list):
+            raise ConfigError("CASEWORK_UIC_SEX_CODES must list one- or two-letter codes, e.g. N,A,K")
         if not 4 <= self.blind_index_bits <= 32:
             raise ConfigError("CASEWORK_BLIND_INDEX_BITS must be between 4 and 32")
         if self.report_max_age_minutes < 0:
@@ -100,6 +108,10 @@ class Settings:
             return self.workers
         shared_limits = not self.ratelimit_storage_uri.startswith("memory://")
         return max(1, min(os.cpu_count() or 1, 8)) if shared_limits else 1
+
+    @property
+    def uic_sex_code_list(self) -> list[str]:
+        return [c.strip().upper() for c in self.uic_sex_codes.split(",") if c.strip()]
 
     @property
     def trusted_host_list(self) -> list[str]:

@@ -370,12 +370,12 @@ class Database:
     """The engine plus a session factory whose sessions can encrypt and index."""
 
     def __init__(self, url: str, cipher: FieldCipher, indexer: BlindIndexer, *,
-                 audit_checkpoint: Path | None = None, **engine_kwargs: Any):
+                 audit_checkpoint: Path | None = None, info: dict[str, Any] | None = None, **engine_kwargs: Any):
         self.engine = make_engine(url, **engine_kwargs)
         self.cipher = cipher
         self.indexer = indexer
         self.sealer = Sealer(indexer.root)
-        info = {"cipher": cipher, "indexer": indexer, "sealer": self.sealer}
+        info = {"cipher": cipher, "indexer": indexer, "sealer": self.sealer, **(info or {})}
         if audit_checkpoint is not None:
             info["audit_checkpoint"] = audit_checkpoint
         self._factory = sessionmaker(self.engine, expire_on_commit=False, info=info)

@@ -55,3 +55,37 @@ def test_an_incomplete_set_of_parts_is_refused_with_a_message(signed_in):
     browser.get("/clients/register")
     response = browser.post("/clients/register", registration(**_parts("Hương", "", "1994", "N")))
     assert response.status_code == 200 and "điền đủ bốn phần" in browser.last_html
+
+
+def test_the_parts_follow_the_installations_settings(app, settings, make_user, clock):
+    """Three letters of each name and the codes F/M: the form offers those codes, and the code kept
+    has three letters of each name."""
+    from dataclasses import replace
+
+    from conftest import Account, Browser
+
+    from casework import create_app
+    from casework.admin.services import create_account
+    from casework.auth import totp
+
+    configured = replace(settings, uic_name_letters=3, uic_sex_codes="F,M")
+    other = create_app(configured)
+    try:
+        db = other.extensions["casework"].database
+        with db.transaction() as session:
+            user = create_account(session, None, username="ctv.ba", display_name="Ba", role="collaborator",
+                                  password="correct horse battery staple nine", work_phone="0225 111 2222")
+            user.must_change_password = False
+            secret = totp.new_secret()
+            user.totp_secret = secret
+        browser = Browser(other.test_client(), clock)
+        browser.login(Account(user.id, "ctv.ba", "correct horse battery staple nine", "collaborator", secret))
+        page = browser.get("/clients/register").get_data(as_text=True)
+        assert 'value="F"' in page and 'value="M"' in page and 'value="N"' not in page
+        assert "lấy 3 chữ cái đầu" in page
+        response = browser.post("/clients/register", registration(**_parts("Hương", "Đức", "1994", "F")))
+        assert response.status_code == 302
+        with db.transaction() as session:
+            assert session.scalars(select(Client)).one().uic == "HUODUC1994F"
+    finally:
+        other.extensions["casework"].database.dispose()

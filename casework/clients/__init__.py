@@ -8,8 +8,9 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     from casework.clients import admin_views, worklist  # noqa: F401  (add their routes to the blueprint)
-    from casework.clients.uic import canonical
+    from casework.clients.uic import UicRules
     from casework.clients.views import bp
 
     app.register_blueprint(bp)
-    app.jinja_env.globals["canonical_uic"] = canonical  # the code a typed UIC is kept as, shown before saving
+    rules = UicRules.from_settings(app.extensions["casework"].settings)
+    app.jinja_env.globals["canonical_uic"] = rules.canonical  # the code a typed UIC is kept as, shown before saving

@@ -7,7 +7,9 @@ import unicodedata
 from datetime import date, datetime
 from typing import Any
 
+from flask import has_app_context
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from wtforms import BooleanField, DateField, Field, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
@@ -16,6 +18,7 @@ from casework import clock, vocab
 from casework.clients import uic as uic_rules
 from casework.clients.services import age_band_for
 from casework.forms import CaseworkForm, OnceForm
+from casework.runtime import settings as runtime_settings
 
 ALIAS_MAX = 80
 PHONE_MAX = 20
@@ -137,13 +140,28 @@ def check_birth_year(value: str | None) -> str | None:
     return None
 
 
+def _uic_rules() -> uic_rules.UicRules:
+    """This installation's UIC parts (settings), or the default outside an application."""
+    return uic_rules.UicRules.from_settings(runtime_settings()) if has_app_context() else uic_rules.DEFAULT
+
+
 class ClientDetailsMixin:
     """Fields shared by registration and correction."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        rules = _uic_rules()
+        self.uic_sex.choices = [SelectChoice("", _l("— choose —")),
+                                *[SelectChoice(code, label) for code, label in rules.sex_choices()]]
+        self.uic_mother.label.text = ngettext("Mother's given name (its first letter is used)",
+                                              "Mother's given name (its first %(num)d letters are used)", rules.letters)
+        self.uic_father.label.text = ngettext("Father's given name (its first letter is used)",
+                                              "Father's given name (its first %(num)d letters are used)", rules.letters)
 
     def validate_uic(self, field: Field) -> None:
         parts = [getattr(self, f"uic_{part}").data or "" for part in ("mother", "father", "year", "sex")]
         if any(part.strip() for part in parts):  # typed as its parts: those make the code
-            composed = uic_rules.compose(*parts)
+            composed = _uic_rules().compose(*parts)
             if not composed:
                 raise ValidationError(_l("Fill in the four parts of the UIC: the mother's given name, the "
                                          "father's given name, a 4-digit year and the sex code."))
@@ -154,7 +172,7 @@ class ClientDetailsMixin:
             return
         if not field.data:
             raise ValidationError(_l("Enter the UIC, or tick “the client declined to give a UIC”."))
-        length = len(uic_rules.canonical(field.data))
+        length = len(_uic_rules().canonical(field.data))
         if not UIC_CANONICAL[0] <= length <= UIC_CANONICAL[1]:
             raise ValidationError(_l("A UIC has between %(a)d and %(b)d letters and digits.",
                                      a=UIC_CANONICAL[0], b=UIC_CANONICAL[1]))
@@ -182,20 +200,19 @@ class ClientDetailsMixin:
 _UIC_PART = {"autocomplete": "off", "spellcheck": "false", "data-uic-part": "1"}
 
 
+
 def _details_fields() -> dict[str, Field]:
     return {
         "uic": StringField(_l("The whole UIC, if you have it written down"), filters=[tidy],
                            validators=[Text(UIC_MAX)],
                            render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}),
-        "uic_mother": StringField(_l("Mother's given name (its first two letters are used)"), filters=[tidy],
-                                  validators=[Text(40)], render_kw=_UIC_PART),
-        "uic_father": StringField(_l("Father's given name (its first two letters are used)"), filters=[tidy],
-                                  validators=[Text(40)], render_kw=_UIC_PART),
+        "uic_mother": StringField(_l("Mother's given name"), filters=[tidy], validators=[Text(40)],
+                                  render_kw=_UIC_PART),
+        "uic_father": StringField(_l("Father's given name"), filters=[tidy], validators=[Text(40)],
+                                  render_kw=_UIC_PART),
         "uic_year": StringField(_l("Birth year (4 digits)"), filters=[tidy], validators=[Text(4)],
                                 render_kw={**_UIC_PART, "inputmode": "numeric", "maxlength": "4"}),
-        "uic_sex": SelectField(_l("Sex code"), validate_choice=False,
-                               choices=[SelectChoice("", _l("— choose —")),
-                                        *[SelectChoice(code, label) for code, label in uic_rules.SEX_CODES.items()]]),
+        "uic_sex": SelectField(_l("Sex code"), validate_choice=False, choices=[]),  # from the settings
         "uic_declined": BooleanField(_l("The client declined to give a UIC")),
         "sex_gender": Choice(_l("Sex / gender"), choices=_choices(vocab.SEX_GENDER), default="undisclosed"),
         "birth_year": StringField(_l("Birth year (optional)"), filters=[tidy], validators=[Text(4)],

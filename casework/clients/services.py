@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Select, delete, func, select, union_all, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from casework import clock, codes, vocab
 from casework.approvals.models import AccessChange
@@ -232,7 +232,7 @@ def correct_client(session: Session, actor: User, client: Client, values: dict[s
     """Apply corrections; returns the names of the fields that changed (old values are never logged)."""
     changed: list[str] = []
     new_uic = None if values.get("uic_declined") else values.get("uic")
-    if (storage.canonical_uic(new_uic) if new_uic else None) != client.uic:
+    if (storage.canonical_uic(new_uic, session) if new_uic else None) != client.uic:
         storage.set_uic(session, client, new_uic)
         changed.append("uic")
     for name in ("alias", "phone", "residence"):
@@ -257,7 +257,7 @@ def correct_client(session: Session, actor: User, client: Client, values: dict[s
 
 def uic_changes(client: Client, raw: str | None) -> bool:
     """True when ``raw`` (None: declined) is a different UIC from the stored one."""
-    new = storage.canonical_uic(raw) if raw else None
+    new = storage.canonical_uic(raw, object_session(client)) if raw else None
     return bool(new) and new != client.uic
 
 

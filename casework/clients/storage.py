@@ -14,8 +14,11 @@ from casework.crypto import BlindIndexer, FieldCipher
 from casework.db import new_id
 from casework.errors import ConfigError
 
-# The stored, indexed and compared form of a UIC however it was typed (casework.clients.uic).
-canonical_uic = uic_rules.canonical
+
+def canonical_uic(raw: str, session: Session | None = None) -> str:
+    """The stored, indexed and compared form of a UIC however it was typed, under the rules of the
+    session's installation (casework.clients.uic)."""
+    return (uic_rules.rules_of(session) if session is not None else uic_rules.DEFAULT).canonical(raw)
 
 UIC_INDEX = ("clients", "uic_enc", "uic")
 UIC_INDEX_NAME = ".".join(UIC_INDEX)
@@ -56,12 +59,12 @@ def uic_index(session: Session, canonical: str) -> int:
 
 def set_uic(session: Session, client: Client, raw: str | None) -> None:
     """Store the UIC in canonical form with its blind index (None: declined)."""
-    if raw is None or not canonical_uic(raw):
+    if raw is None or not canonical_uic(raw, session):
         client.uic = None
         client.uic_bidx = None
         client.uic_declined = True
         return
-    canonical = canonical_uic(raw)
+    canonical = canonical_uic(raw, session)
     client.uic = canonical
     client.uic_bidx = uic_index(session, canonical)
     client.uic_declined = False
@@ -90,7 +93,7 @@ def find_ids_by_uic(session: Session, raw: str) -> list[str]:
     Reads only the rows sharing the blind index value and decrypts just those;
     the truncated index makes false candidates, which the comparison drops.
     """
-    canonical = canonical_uic(raw)
+    canonical = canonical_uic(raw, session)
     if not canonical:
         return []
     cipher: FieldCipher = session.info["cipher"]
