@@ -4,6 +4,10 @@ copied cookie worthless after a password or role change, deactivation or "sign o
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
+
+from casework.auth.models import HeldForm
+from casework.clients.models import CaseNote
 
 COOKIE = "casework_session"
 
@@ -132,6 +136,13 @@ def test_changing_the_language_does_not_end_the_session(signed_in):
 # --- a timeout without losing typed work ---------------------------------------------------------
 
 
+def _note_past_the_idle_limit(browser, clock, client_id, body):
+    """The worker opens the record, types for 16 minutes, and presses Save."""
+    browser.get(f"/clients/{client_id}")
+    clock.advance(minutes=16)
+    return browser.post(f"/clients/{client_id}/notes", {"body": body})
+
+
 def _client_of(browser):
     from test_clients_support import register
 
@@ -139,11 +150,6 @@ def _client_of(browser):
 
 
 def test_a_note_sent_after_the_idle_timeout_is_kept_and_sent_again_after_signing_in(signed_in, clock, database):
-    from sqlalchemy import func, select
-
-    from casework.auth.models import HeldForm
-    from casework.clients.models import CaseNote
-
     # Given a worker who opened a client record, then typed a note for 16 minutes
     browser, account = signed_in("collaborator")
     client_id = _client_of(browser)
@@ -178,19 +184,13 @@ def test_a_note_sent_after_the_idle_timeout_is_kept_and_sent_again_after_signing
 def test_after_signing_in_the_person_lands_on_the_kept_work(signed_in, clock, new_browser):
     browser, account = signed_in("collaborator")
     client_id = _client_of(browser)
-    browser.get(f"/clients/{client_id}")
-    clock.advance(minutes=16)
-    browser.post(f"/clients/{client_id}/notes", {"body": "Ghi chú dài đang viết dở."})
+    _note_past_the_idle_limit(browser, clock, client_id, "Ghi chú dài đang viết dở.")
     clock.advance(seconds=31)
     response = browser.login(account)
     assert response.headers["Location"].endswith("/account/held")
 
 
 def test_a_form_sent_with_a_cookie_kept_after_sign_out_is_not_kept(signed_in, new_browser, clock, database):
-    from sqlalchemy import func, select
-
-    from casework.auth.models import HeldForm
-
     # Given a copy of a cookie taken before the person signed out
     browser, _account = signed_in("collaborator")
     client_id = _client_of(browser)
@@ -207,15 +207,9 @@ def test_a_form_sent_with_a_cookie_kept_after_sign_out_is_not_kept(signed_in, ne
 
 
 def test_a_kept_form_expires_and_can_be_discarded(signed_in, clock, database):
-    from sqlalchemy import func, select
-
-    from casework.auth.models import HeldForm
-
     browser, account = signed_in("collaborator")
     client_id = _client_of(browser)
-    browser.get(f"/clients/{client_id}")
-    clock.advance(minutes=16)
-    browser.post(f"/clients/{client_id}/notes", {"body": "Một"})
+    _note_past_the_idle_limit(browser, clock, client_id, "Một")
     clock.advance(seconds=31)
     browser.login(account)
     browser.get("/account/held")
@@ -225,9 +219,7 @@ def test_a_kept_form_expires_and_can_be_discarded(signed_in, clock, database):
     with database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(HeldForm)) == 0
     # A later one, left alone, is gone from the offer after its 20 minutes
-    browser.get(f"/clients/{client_id}")
-    clock.advance(minutes=16)
-    browser.post(f"/clients/{client_id}/notes", {"body": "Hai hai hai"})
+    _note_past_the_idle_limit(browser, clock, client_id, "Hai hai hai")
     clock.advance(minutes=21)
     browser.login(account)
     assert "Hai hai hai" not in browser.get("/account/held").get_data(as_text=True)
