@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from werkzeug.wrappers import Response
 
-from casework import clock
+from casework import clock, vocab
 from casework.admin import services
 from casework.admin.forms import (
     NewUserForm,
@@ -325,9 +325,11 @@ def audit() -> str:
     people = db.execute(select(User.id, User.display_name, User.username).order_by(User.display_name)).all()
     actions = sorted(audit_actions.LABELS.items(), key=lambda item: str(item[1]))
     return render_template("admin/audit.html", events=events, page=page, has_next=has_next, filters=filters,
-                           people=people, actions=actions, object_types=OBJECT_TYPES)
+                           people=people, actions=actions, object_types=OBJECT_TYPES,
+                           roles={**vocab.ROLES, **OTHER_ACTORS})
 
 
+OTHER_ACTORS = {"cli": _l("from the server's command line"), "system": _l("automatically")}
 OBJECT_TYPES = {"client": _l("Client record"), "referral": _l("Referral"), "user": _l("Account"),
                 "organisation": _l("Organisation"), "service": _l("Service"), "location": _l("Location"),
                 "report": _l("Report"), "access_change": _l("Access change")}
