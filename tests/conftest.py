@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -85,25 +86,34 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def _pg_ready() -> Iterator[str]:
-    """A database of this test run's own on the configured server, dropped at the end,
-    so that several runs (or engineers) can share one server."""
-    from sqlalchemy.engine import make_url
-
+@contextmanager
+def pg_database(purpose: str, *, migrated: bool = True) -> Iterator[str]:
+    """A new database on the configured PostgreSQL server (migrated to head unless told not),
+    dropped afterwards, named by ``purpose``, the process and a random suffix so that several runs
+    (or engineers) can share one server."""
     base = make_url(PG_URL).set(drivername="postgresql+psycopg")
-    name = f"{base.database}_run_{os.getpid()}_{secrets.token_hex(3)}"
+    name = f"{base.database}_{purpose}_{os.getpid()}_{secrets.token_hex(3)}"
     admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = base.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        if migrated:
+            engine = make_engine(url)
+            migrate.upgrade(engine)
+            engine.dispose()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _pg_ready() -> Iterator[str]:
+    """A database of this test run's own on the configured server, dropped at the end."""
+    with pg_database("run") as url:
+        yield url
 
 
 def _truncate_pg(url: str) -> None:

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import BACKEND, PG_URL, run_casework
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
+from conftest import BACKEND, pg_database, run_casework
+from sqlalchemy import func, select
 
 from casework.audit import AuditEvent, record
 from casework.backup import MANIFEST, BackupError, backup
@@ -24,7 +21,7 @@ from casework.clients.models import Client
 from casework.clients.storage import new_client
 from casework.config import Settings
 from casework.crypto import BlindIndexer, FieldCipher, Keyring
-from casework.db import Database, make_engine
+from casework.db import Database
 
 SENTINEL = "Bí-danh-SENTINEL-7Q4"
 
@@ -43,18 +40,8 @@ def empty_target(tmp_path: Path, settings: Settings) -> Iterator[Settings]:
         yield replace(settings, instance_path=instance, keys_dir=keys, audit_checkpoint=None,
                       database_url=f"sqlite:///{instance / 'casework.sqlite3'}")
         return
-    base = make_url(PG_URL).set(drivername="postgresql+psycopg")
-    name = f"{base.database}_restore_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield replace(settings, instance_path=instance, keys_dir=keys, audit_checkpoint=None,
-                      database_url=base.set(database=name).render_as_string(hide_password=False))
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with pg_database("restore", migrated=False) as url:  # a restore goes into an empty database
+        yield replace(settings, instance_path=instance, keys_dir=keys, audit_checkpoint=None, database_url=url)
 
 
 def _given_a_client(database, make_user) -> str:

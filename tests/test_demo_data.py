@@ -10,15 +10,13 @@ import itertools
 import json
 import os
 import re
-import secrets
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from conftest import BACKEND, PG_URL, raw_database_bytes, run_casework
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
+from conftest import BACKEND, pg_database, raw_database_bytes, run_casework
+from sqlalchemy import func, select
 
 import casework.models  # noqa: F401  (every mapper)
 from casework import clock as clock_module
@@ -385,19 +383,8 @@ def second_database_url(tmp_path):
         engine.dispose()
         yield url
         return
-    base = make_url(PG_URL).set(drivername="postgresql+psycopg")
-    name = f"{base.database}_demo_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = make_engine(base.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with pg_database("demo") as url:
+        yield url
 
 
 def _fingerprint(database: Database) -> tuple:
